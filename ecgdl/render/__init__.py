@@ -1,0 +1,1 @@
+"""Signals -> paper ECG image + exact ground truth."""
