@@ -1,1 +1,19 @@
-"""Signals -> paper ECG image + exact ground truth."""
+"""Signals -> paper ECG image + exact ground truth (layouts, grid, text, truth I/O)."""
+
+from ecgdl.render.layouts import LAYOUTS, LayoutSpec, get_layout
+from ecgdl.render.renderer import PAPER_SIZES_MM, RenderConfig, page_geometry, render_ecg
+from ecgdl.render.truth import TRUTH_SUFFIX, GridGeometry, LeadPanel, RenderTruth
+
+__all__ = [
+    "LAYOUTS",
+    "PAPER_SIZES_MM",
+    "TRUTH_SUFFIX",
+    "GridGeometry",
+    "LayoutSpec",
+    "LeadPanel",
+    "RenderConfig",
+    "RenderTruth",
+    "get_layout",
+    "page_geometry",
+    "render_ecg",
+]

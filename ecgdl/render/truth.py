@@ -182,13 +182,13 @@ class RenderTruth:
 _SHIFT = 4  # cv2 fixed-point bits: draw polylines with 1/16 px precision
 
 
-def _draw_polyline(canvas: np.ndarray, points_xy: np.ndarray, thickness: int, colour=255, aa: bool = False) -> None:
+def _draw_polyline(
+    canvas: np.ndarray, points_xy: np.ndarray, thickness: int, colour=255, aa: bool = False
+) -> None:
     if len(points_xy) == 0:
         return
     pts = np.round(np.asarray(points_xy) * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
-    cv2.polylines(
-        canvas, [pts], False, colour, thickness, cv2.LINE_AA if aa else cv2.LINE_8, shift=_SHIFT
-    )
+    cv2.polylines(canvas, [pts], False, colour, thickness, cv2.LINE_AA if aa else cv2.LINE_8, shift=_SHIFT)
 
 
 def _json_default(obj):

@@ -1,0 +1,70 @@
+"""Paper-ECG layouts: which lead is printed in which row and column, and which rhythm strips run below.
+
+A layout is data, not code: ``LAYOUTS[name]`` gives a :class:`LayoutSpec`. Column ``c`` of an ``n``-column grid
+shows seconds ``[c * D / n, c * D / n + window)`` of one recording of duration ``D`` (the Kaggle convention);
+rhythm strips show the recording from 0 s. When the paper is too narrow (50 mm/s), the window shrinks to fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ecgdl.constants import LEADS
+
+
+@dataclass(frozen=True)
+class LayoutSpec:
+    name: str
+    grid: tuple[tuple[str, ...], ...]  # rows x columns of lead names
+    rhythm: tuple[str, ...] = ()  # full-width strips below the grid
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.grid[0]) if self.grid else 1
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.grid) + len(self.rhythm)
+
+    def __post_init__(self) -> None:
+        for row in self.grid:
+            if len(row) != self.n_cols:
+                raise ValueError(f"layout {self.name}: ragged grid")
+        printed = {lead for row in self.grid for lead in row} | set(self.rhythm)
+        unknown = printed - set(LEADS)
+        if unknown:
+            raise ValueError(f"layout {self.name}: unknown leads {sorted(unknown)}")
+
+
+LAYOUTS: dict[str, LayoutSpec] = {
+    spec.name: spec
+    for spec in (
+        LayoutSpec(
+            "3x4+II",
+            (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6")),
+            ("II",),
+        ),
+        LayoutSpec(
+            "3x4+3",
+            (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6")),
+            ("II", "V1", "V5"),
+        ),
+        LayoutSpec(
+            "3x4",
+            (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6")),
+        ),
+        LayoutSpec(
+            "6x2",
+            (("I", "V1"), ("II", "V2"), ("III", "V3"), ("aVR", "V4"), ("aVL", "V5"), ("aVF", "V6")),
+        ),
+        LayoutSpec("12x1", tuple((lead,) for lead in LEADS)),
+    )
+}
+
+
+def get_layout(name: str) -> LayoutSpec:
+    """The layout called ``name``; an unknown name raises KeyError listing the valid ones."""
+    try:
+        return LAYOUTS[name]
+    except KeyError:
+        raise KeyError(f"unknown layout {name!r}; valid layouts: {', '.join(LAYOUTS)}") from None
