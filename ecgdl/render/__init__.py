@@ -2,6 +2,7 @@
 
 from ecgdl.render.layouts import LAYOUTS, LayoutSpec, get_layout
 from ecgdl.render.renderer import PAPER_SIZES_MM, RenderConfig, page_geometry, render_ecg
+from ecgdl.render.sampler import RenderSampler
 from ecgdl.render.truth import TRUTH_SUFFIX, GridGeometry, LeadPanel, RenderTruth
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "LayoutSpec",
     "LeadPanel",
     "RenderConfig",
+    "RenderSampler",
     "RenderTruth",
     "get_layout",
     "page_geometry",

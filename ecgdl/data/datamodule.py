@@ -1,0 +1,76 @@
+"""Lightning DataModule: synthetic (or PTB-XL) records rendered and degraded on the fly in worker processes.
+
+Validation and test sets are fixed (their pages depend only on the seed); the training split draws new pages
+every epoch, reproducibly. Batches are dicts (see :mod:`ecgdl.data.datasets`).
+"""
+
+from __future__ import annotations
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from ecgdl.data.datasets import EpochSampler, PageDataset, collate_pages
+from ecgdl.data.pages import PageFactory
+from ecgdl.data.targets import CropSpec
+from ecgdl.render.sampler import RenderSampler
+
+
+class EcgDataModule(L.LightningDataModule):
+    """Rendered paper-ECG pages for training and validation.
+
+    ``source`` gives records (``__len__``, ``get(index, rng)``); ``render`` draws page settings; ``aug`` degrades
+    training pages and ``eval_aug`` (default: the same) the fixed validation/test pages.
+    """
+
+    def __init__(
+        self,
+        source,
+        render: RenderSampler | None = None,
+        aug=None,
+        eval_aug=None,
+        target: str = "crops",
+        train_size: int = 256,
+        val_size: int = 16,
+        test_size: int = 16,
+        batch_size: int = 4,
+        num_workers: int = 0,
+        page_size_hw: tuple[int, int] = (850, 1100),
+        crop: CropSpec | None = None,
+        crops_per_page: int | None = 8,
+        seed: int = 42,
+        eval_source=None,
+    ) -> None:
+        super().__init__()
+        self.render = render or RenderSampler()
+        self.train_factory = PageFactory(source, self.render, aug, seed)
+        self.eval_factory = PageFactory(
+            eval_source or source, self.render, eval_aug if eval_aug is not None else aug, seed
+        )
+        common = dict(target=target, page_size_hw=tuple(page_size_hw), crop=crop or CropSpec())
+        self.train_set = PageDataset(
+            self.train_factory, "train", train_size, crops_per_page=crops_per_page, **common
+        )
+        self.val_set = PageDataset(self.eval_factory, "val", val_size, **common)
+        self.test_set = PageDataset(self.eval_factory, "test", test_size, **common)
+        self.batch_size, self.num_workers, self.seed = int(batch_size), int(num_workers), int(seed)
+
+    def _loader(self, dataset: PageDataset, sampler=None) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            shuffle=False,
+            num_workers=self.num_workers,
+            collate_fn=collate_pages,
+            persistent_workers=False,
+            pin_memory=False,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, EpochSampler(len(self.train_set), shuffle=True, seed=self.seed))
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set)

@@ -1,0 +1,62 @@
+"""Randomised page settings: draws a RenderConfig per page from lists of choices (what conf/render/ configures)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ecgdl.render.renderer import RenderConfig
+
+
+def _choice(rng: np.random.Generator, options: Sequence, weights: Sequence[float] | None = None):
+    if weights is not None:
+        if len(weights) != len(options):
+            raise ValueError(f"{len(options)} options but {len(weights)} weights")
+        p = np.asarray(weights, float)
+        return options[int(rng.choice(len(options), p=p / p.sum()))]
+    return options[int(rng.integers(len(options)))]
+
+
+@dataclass
+class RenderSampler:
+    """Draws a :class:`RenderConfig` per page from the given choices (first entries are the common case)."""
+
+    layouts: Sequence[str] = ("3x4+II",)
+    layout_weights: Sequence[float] | None = None
+    speeds_mm_per_s: Sequence[float] = (25.0,)
+    gains_mm_per_mv: Sequence[float] = (10.0,)
+    dpis: Sequence[float] = (200.0,)
+    grid_colours: Sequence[str] = ("red",)
+    pulses: Sequence[str] = ("none",)
+    papers: Sequence[str] = ("letter",)
+    line_width_mm: tuple[float, float] = (0.22, 0.22)
+    rows_top_mm: tuple[float, float] | None = None
+    header_probability: float = 1.0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Validate every option once, so a typo fails at start-up with the list of valid names.
+        for layout in self.layouts:
+            for colour in self.grid_colours:
+                RenderConfig(layout=layout, grid_colour=colour)
+        for pulse in self.pulses:
+            RenderConfig(pulse=pulse)
+
+    def sample(self, rng: np.random.Generator) -> RenderConfig:
+        top = None if self.rows_top_mm is None else float(rng.uniform(*self.rows_top_mm))
+        header = bool(rng.random() < self.header_probability)
+        return RenderConfig(
+            layout=_choice(rng, list(self.layouts), self.layout_weights),
+            speed_mm_per_s=float(_choice(rng, list(self.speeds_mm_per_s))),
+            gain_mm_per_mv=float(_choice(rng, list(self.gains_mm_per_mv))),
+            dpi=float(_choice(rng, list(self.dpis))),
+            grid_colour=_choice(rng, list(self.grid_colours)),
+            pulse=_choice(rng, list(self.pulses)),
+            paper=_choice(rng, list(self.papers)),
+            line_width_mm=float(rng.uniform(*self.line_width_mm)),
+            rows_top_mm=top,
+            header=header,
+            **self.extra,
+        )
