@@ -15,6 +15,12 @@ from ecgdl.data.targets import CropSpec
 from ecgdl.render.sampler import RenderSampler
 
 
+def _load_preset(name: str):
+    from ecgdl.aug import load_preset  # deferred: the preset loader reads conf/aug/ with Hydra's compose API
+
+    return load_preset(name)
+
+
 class EcgDataModule(L.LightningDataModule):
     """Rendered paper-ECG pages for training and validation.
 
@@ -35,12 +41,20 @@ class EcgDataModule(L.LightningDataModule):
         batch_size: int = 4,
         num_workers: int = 0,
         page_size_hw: tuple[int, int] = (850, 1100),
-        crop: CropSpec | None = None,
+        crop: CropSpec | dict | None = None,
         crops_per_page: int | None = 8,
         seed: int = 42,
         eval_source=None,
     ) -> None:
         super().__init__()
+        if isinstance(aug, str):
+            aug = _load_preset(aug)
+        if isinstance(eval_aug, str):
+            eval_aug = _load_preset(eval_aug)
+        if crop is not None and not isinstance(crop, CropSpec):
+            crop = CropSpec(**dict(crop))
+        if render is not None and not isinstance(render, RenderSampler):
+            render = RenderSampler(**dict(render))
         self.render = render or RenderSampler()
         self.train_factory = PageFactory(source, self.render, aug, seed)
         self.eval_factory = PageFactory(
