@@ -1,0 +1,1 @@
+"""Task entry points: ``run(cfg) -> metrics``. The only code that instantiates Hydra configs."""

@@ -1,0 +1,96 @@
+"""Training task: compose data, model, trainer, loggers and callbacks from the config, fit, test, report.
+
+``run(cfg) -> (metrics, objects)``; ``train.py`` is a thin Hydra shim over it and tests call it directly.
+Models without trainable parameters (the classical digitizer) are only validated and tested.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+import torch
+from lightning.pytorch.loggers import Logger, WandbLogger
+from omegaconf import DictConfig, OmegaConf
+
+from ecgdl.tasks.common import hydra_choice, log, resolve_output_dir, write_metrics
+
+
+def _instantiate_dict(cfg: DictConfig | None) -> list[Any]:
+    """Instantiate every entry with a ``_target_`` of a mapping (callbacks, loggers); ``null`` entries are skipped."""
+    if not cfg:
+        return []
+    return [hydra.utils.instantiate(v) for v in cfg.values() if v is not None and "_target_" in v]
+
+
+def _scalar_metrics(raw: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, value in raw.items():
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            out[key] = float(value.item())
+        elif isinstance(value, int | float):
+            out[key] = float(value)
+    return out
+
+
+def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
+    started = time.perf_counter()
+    if cfg.get("seed") is not None:
+        L.seed_everything(int(cfg.seed), workers=True)
+    out_dir = resolve_output_dir(cfg, "paths.output_dir")
+    log.info("output folder: %s", out_dir)
+
+    datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data, _convert_="all")
+    model: L.LightningModule = hydra.utils.instantiate(cfg.model, _convert_="all")
+    callbacks = _instantiate_dict(cfg.get("callbacks"))
+    loggers: list[Logger] = _instantiate_dict(cfg.get("logger"))
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    resolved = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    for lg in loggers:
+        lg.log_hyperparams(resolved)
+
+    trainable = any(p.requires_grad for p in model.parameters())
+    metrics: dict[str, float] = {}
+    try:
+        if cfg.get("train") and trainable:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+            metrics.update(_scalar_metrics(trainer.callback_metrics))
+        elif cfg.get("train"):
+            log.info("model has no trainable parameters: validating only")
+            trainer.validate(model, datamodule=datamodule)
+            metrics.update(_scalar_metrics(trainer.callback_metrics))
+        if cfg.get("test"):
+            ckpt = None
+            if trainable and cfg.get("train") and trainer.checkpoint_callback is not None:
+                ckpt = trainer.checkpoint_callback.best_model_path or None
+            if ckpt is None and trainable and cfg.get("train"):
+                log.warning("no best checkpoint found: testing the current weights")
+            trainer.test(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True) if ckpt else trainer.test(
+                model, datamodule=datamodule
+            )
+            metrics.update(_scalar_metrics(trainer.callback_metrics))
+        summary = {
+            **metrics,
+            "snr_db": metrics.get("test/snr_db", metrics.get(cfg.monitor)),
+            "model": hydra_choice("model"),
+            "aug": str(cfg.data.get("aug")),
+            "seconds": round(time.perf_counter() - started, 2),
+            "best_checkpoint": getattr(trainer.checkpoint_callback, "best_model_path", None) or None,
+        }
+        if trainer.is_global_zero:
+            write_metrics(out_dir / "metrics.json", summary)
+            for lg in loggers:
+                if isinstance(lg, WandbLogger):
+                    lg.experiment.summary.update({k: v for k, v in summary.items() if v is not None})
+    finally:
+        for lg in loggers:
+            if isinstance(lg, WandbLogger):
+                import wandb
+
+                wandb.finish()
+    log.info("metrics: %s", json.dumps({k: v for k, v in metrics.items()}, default=float))
+    return metrics, {"trainer": trainer, "model": model, "datamodule": datamodule, "output_dir": Path(out_dir)}
