@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -79,7 +78,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     results = (
         map(_make_item, todo)
         if workers == 1
-        else ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(factory,)).map(_make_item, todo, chunksize=2)
+        else ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(factory,)).map(
+            _make_item, todo, chunksize=2
+        )
     )
     if workers == 1:
         _init_worker(factory)
@@ -109,5 +110,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "output_dir": str(out),
     }
     write_metrics(out / "generate_metrics.json", metrics)
-    log.info("wrote %d records to %s in %.1f s (%d skipped, %d failed)", written, out, seconds, skipped, len(failures))
+    log.info(
+        "wrote %d records to %s in %.1f s (%d skipped, %d failed)",
+        written,
+        out,
+        seconds,
+        skipped,
+        len(failures),
+    )
     return metrics

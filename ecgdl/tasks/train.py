@@ -69,9 +69,9 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
                 ckpt = trainer.checkpoint_callback.best_model_path or None
             if ckpt is None and trainable and cfg.get("train"):
                 log.warning("no best checkpoint found: testing the current weights")
-            trainer.test(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True) if ckpt else trainer.test(
-                model, datamodule=datamodule
-            )
+            trainer.test(
+                model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True
+            ) if ckpt else trainer.test(model, datamodule=datamodule)
             metrics.update(_scalar_metrics(trainer.callback_metrics))
         summary = {
             **metrics,
@@ -93,4 +93,9 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
 
                 wandb.finish()
     log.info("metrics: %s", json.dumps({k: v for k, v in metrics.items()}, default=float))
-    return metrics, {"trainer": trainer, "model": model, "datamodule": datamodule, "output_dir": Path(out_dir)}
+    return metrics, {
+        "trainer": trainer,
+        "model": model,
+        "datamodule": datamodule,
+        "output_dir": Path(out_dir),
+    }
