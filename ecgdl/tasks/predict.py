@@ -1,0 +1,131 @@
+"""Prediction task: digitize every image under ``input`` with the configured model and write one CSV per image.
+
+``python predict.py model=classical input=<image | folder | Kaggle root> output_dir=<dir>`` writes
+``<output_dir>/<image stem>.csv`` (columns I..V6, 10*fs rows, mV, NaN where a lead is not printed), optional
+``<stem>-overlay.png``, and ``report.csv`` (status, seconds, layout, px_per_mm, gain, error per image). A failing
+image is reported and the batch goes on; existing outputs are kept unless ``overwrite=true`` (so a killed job
+resumes where it stopped).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import hydra
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+from tqdm.auto import tqdm
+
+from ecgdl.classical.io import load_image
+from ecgdl.data.inputs import InputImage, discover_inputs
+from ecgdl.signals.io import write_kaggle_signal_csv
+from ecgdl.signals.record import EcgRecord
+from ecgdl.tasks.common import log, report_failures, resolve_output_dir, write_metrics
+
+REPORT_COLUMNS = [
+    "stem",
+    "image",
+    "status",
+    "seconds",
+    "layout",
+    "px_per_mm",
+    "gain_mm_per_mv",
+    "fs_hz",
+    "error",
+]
+
+
+def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None):
+    """Instantiate ``model_cfg`` and return an object with ``digitize(image_rgb, fs_hz, n_samples)``."""
+    model = hydra.utils.instantiate(model_cfg, _convert_="all")
+    if ckpt_path and hasattr(model, "load_weights"):
+        model.load_weights(ckpt_path)
+    elif ckpt_path:
+        raise ValueError(f"model {type(model).__name__} takes no checkpoint (ckpt_path={ckpt_path})")
+    if not hasattr(model, "digitize"):
+        raise TypeError(
+            f"{type(model).__name__} is not a digitizer (it has no digitize(image, fs_hz, n_samples))"
+        )
+    if hasattr(model, "eval"):
+        model.eval()
+    return model
+
+
+def _fix_length(record: EcgRecord, item: InputImage) -> np.ndarray:
+    sig = np.asarray(record.signal_mv, np.float64)
+    if sig.shape != (item.n_samples, 12):
+        raise ValueError(f"{item.path}: digitizer returned {sig.shape}, expected ({item.n_samples}, 12)")
+    if np.isinf(sig).any():
+        raise ValueError(f"{item.path}: digitizer returned inf values")
+    return sig
+
+
+def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    image = load_image(item.path)
+    record = digitizer.digitize(image, item.fs_hz, item.n_samples)
+    sig = _fix_length(record, item)
+    write_kaggle_signal_csv(EcgRecord(sig, item.fs_hz, item.stem, {}), out_dir / f"{item.stem}.csv")
+    if save_overlay:
+        from ecgdl.viz.overlay import overlay_prediction, segments_from_meta
+
+        segments = segments_from_meta(record.meta)
+        if segments:
+            over = overlay_prediction(image, EcgRecord(sig, item.fs_hz), segments)
+            cv2.imwrite(str(out_dir / f"{item.stem}-overlay.png"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
+    meta = record.meta or {}
+    return {
+        "status": "ok",
+        "seconds": round(time.perf_counter() - t0, 3),
+        "layout": meta.get("layout"),
+        "px_per_mm": meta.get("px_per_mm"),
+        "gain_mm_per_mv": meta.get("gain_mm_per_mv"),
+    }
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    if cfg.get("input") is None:
+        raise ValueError("predict needs input=<image | folder | Kaggle root>")
+    out_dir = resolve_output_dir(cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = discover_inputs(cfg.input, float(cfg.default_fs_hz))
+    digitizer = build_digitizer(cfg.model, cfg.get("ckpt_path"))
+    report_path = out_dir / "report.csv"
+    previous = pd.read_csv(report_path, dtype={"stem": str}) if report_path.is_file() else None
+    rows: dict[str, dict] = {} if previous is None else {r["stem"]: r for r in previous.to_dict("records")}
+    failures: list[tuple[str, str]] = []
+    n_done = n_skipped = 0
+    for item in tqdm(items, desc=f"predict -> {out_dir}", unit="img"):
+        target = out_dir / f"{item.stem}.csv"
+        if target.exists() and not cfg.overwrite:
+            n_skipped += 1
+            continue
+        row = {"stem": item.stem, "image": str(item.path), "fs_hz": item.fs_hz, "error": ""}
+        t0 = time.perf_counter()
+        try:
+            row.update(predict_one(digitizer, item, out_dir, bool(cfg.save_overlay)))
+            n_done += 1
+        except Exception as exc:  # one bad image never stops the batch; every failure is reported
+            message = f"{type(exc).__name__}: {exc}"
+            row.update(status="failed", seconds=round(time.perf_counter() - t0, 3), error=message)
+            failures.append((str(item.path), message))
+        rows[item.stem] = row
+    pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS).to_csv(report_path, index=False)
+    report_failures(failures, "images")
+    if n_skipped:
+        log.info(
+            "%d images already had outputs in %s: kept (overwrite=true to redo them)", n_skipped, out_dir
+        )
+    metrics = {
+        "n_images": len(items),
+        "n_predicted": n_done,
+        "n_skipped": n_skipped,
+        "n_failed": len(failures),
+        "report": str(report_path),
+    }
+    write_metrics(out_dir / "predict_metrics.json", metrics)
+    return metrics

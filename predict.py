@@ -1,0 +1,19 @@
+"""Digitize ECG images: ``python predict.py model=classical input=<image|folder|Kaggle root> output_dir=<dir>``."""
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from ecgdl.tasks import predict
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="predict")
+def main(cfg: DictConfig) -> None:
+    metrics = predict.run(cfg)
+    if metrics["n_failed"]:
+        sys.exit(1)  # report.csv and the log above list every failure
+
+
+if __name__ == "__main__":
+    main()
