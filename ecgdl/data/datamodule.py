@@ -88,3 +88,18 @@ class EcgDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.test_set)
+
+    def eval_items(self, split: str = "test", limit: int | None = None):
+        """Full-resolution pages of the fixed ``split`` with their truth, for evaluate.py (see ecgdl.data.evalsets)."""
+        from ecgdl.data.evalsets import EvalItem
+
+        size = len(self.test_set if split == "test" else self.val_set)
+        for i in range(size if limit is None else min(size, int(limit))):
+            image, truth, _ = self.eval_factory.make(split, i)
+            name = f"{split}-{i:05d}"
+            yield EvalItem(
+                name, truth.record, str(truth.meta.get("aug", "clean")), image=image, extra={"truth": truth}
+            )
+
+    def __iter__(self):
+        return self.eval_items()

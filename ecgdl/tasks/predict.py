@@ -71,7 +71,8 @@ def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) 
     sig = _fix_length(record, item)
     write_kaggle_signal_csv(EcgRecord(sig, item.fs_hz, item.stem, {}), out_dir / f"{item.stem}.csv")
     if save_overlay:
-        from ecgdl.viz.overlay import overlay_prediction, segments_from_meta
+        from ecgdl.viz.overlay import overlay_prediction
+        from ecgdl.viz.segments import segments_from_meta
 
         segments = segments_from_meta(record.meta)
         if segments:

@@ -1,0 +1,75 @@
+"""Evaluation sets: images with their truth, from a Kaggle train-layout folder or freshly rendered pages.
+
+Both yield :class:`EvalItem`; evaluate.py scores any digitizer over either the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ecgdl.classical.io import load_image
+from ecgdl.constants import KAGGLE_IMAGE_TYPES
+from ecgdl.signals.io import KaggleLayout
+from ecgdl.signals.record import EcgRecord
+
+
+@dataclass
+class EvalItem:
+    """One image to score: ``truth.signal_mv`` is (n_samples, 12) in Kaggle semantics (NaN where not printed)."""
+
+    image_id: str
+    truth: EcgRecord
+    image_type: str
+    path: Path | None = None
+    image: np.ndarray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fs_hz(self) -> float:
+        return self.truth.fs_hz
+
+    @property
+    def n_samples(self) -> int:
+        return self.truth.n_samples
+
+    def load(self) -> np.ndarray:
+        """The H x W x 3 uint8 RGB image (read from disk on first use)."""
+        if self.image is None:
+            if self.path is None:
+                raise ValueError(f"{self.image_id}: no image and no path")
+            self.image = load_image(self.path)
+        return self.image
+
+
+class KaggleImageSet:
+    """Every image of a Kaggle train-layout folder (``train/<id>/<id>-<type>.png`` + ``<id>.csv``)."""
+
+    def __init__(self, root: str, image_types: list[str] | None = None, limit: int | None = None) -> None:
+        self.root = Path(root).expanduser()
+        self.layout = KaggleLayout(self.root)
+        self.image_types = None if image_types is None else [str(t).zfill(4) for t in image_types]
+        self.limit = limit
+        self._index = self.layout.read_index()  # fails early, naming the folder, if there is no train.csv
+
+    def items(self) -> Iterator[EvalItem]:
+        n = 0
+        for item in self.layout.iter_items():
+            truth = self.layout.read_signal(item.id, item.fs_hz, round(10 * item.fs_hz))
+            for img_type, path in item.images:
+                if self.image_types is not None and img_type not in self.image_types:
+                    continue
+                if self.limit is not None and n >= self.limit:
+                    return
+                n += 1
+                name = KAGGLE_IMAGE_TYPES.get(img_type, img_type)
+                yield EvalItem(
+                    path.stem, truth, name, path=path, extra={"record_id": item.id, "type_code": img_type}
+                )
+
+    def __iter__(self) -> Iterator[EvalItem]:
+        return self.items()

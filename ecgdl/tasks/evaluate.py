@@ -1,0 +1,215 @@
+"""Evaluation task: score a digitizer (or a folder of predictions) with the Kaggle SNR and friends.
+
+``python evaluate.py model=<name> data=kaggle data.root=<Kaggle train-layout root>`` or
+``python evaluate.py model=<name> data=synth data.aug=photo`` runs the model over every image; and
+``python evaluate.py data.root=<truth root> predictions_dir=<dir> output_dir=<dir>`` scores CSVs that predict.py
+wrote, without a model. Writes ``metrics.json`` (snr_db, rmse_mv, n_images, n_failed, per_type, ...),
+``per_image.csv``, ``per_lead.csv``, ``per_type.csv`` and overlays of the worst and best images.
+Failed images count as all-zero predictions in ``snr_db`` (what a fallback submission would score); the score
+over the images that did not fail is ``snr_db_ok``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import hydra
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+from tqdm.auto import tqdm
+
+from ecgdl.constants import LEADS
+from ecgdl.metrics.kaggle import score_folder
+from ecgdl.metrics.signal import dtw_distance, pearson_r, rpeak_metrics
+from ecgdl.metrics.snr import snr_kaggle
+from ecgdl.signals.record import EcgRecord
+from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
+from ecgdl.tasks.predict import build_digitizer
+
+
+def fill_gaps(pred_mv: np.ndarray, truth_mv: np.ndarray) -> tuple[np.ndarray, int]:
+    """Where the truth is defined but the prediction is NaN, interpolate the lead in time (0 if it has nothing)."""
+    out = pred_mv.copy()
+    filled = 0
+    for k in range(out.shape[1]):
+        need = np.isfinite(truth_mv[:, k]) & ~np.isfinite(out[:, k])
+        if not need.any():
+            continue
+        have = np.isfinite(out[:, k])
+        idx = np.arange(len(out))
+        out[need, k] = np.interp(idx[need], idx[have], out[have, k]) if have.any() else 0.0
+        filled += int(need.sum())
+    return out, filled
+
+
+def _per_type(frame: pd.DataFrame) -> dict[str, float]:
+    out = {}
+    for name, group in frame.groupby("image_type", sort=True):
+        mean = float(group["ratio"].mean())
+        out[str(name)] = 10 * math.log10(mean) if mean > 0 else float("-inf")
+    return out
+
+
+def _extra_metrics(truth: np.ndarray, pred: np.ndarray, fs: float) -> dict[str, float]:
+    """Lead-II figures beside the SNR: Pearson r, DTW (0.1 s band), R-peak F1 / timing / heart-rate error."""
+    k = LEADS.index("II")
+    rows = np.isfinite(truth[:, k])
+    t, p = truth[rows, k], pred[rows, k]
+    out = {"pearson_ii": float(pearson_r(t, p)) if t.std() > 0 and p.std() > 0 else float("nan")}
+    step = max(1, round(fs / 100))  # DTW on a 100 Hz copy keeps it fast; the band is 0.1 s
+    out["dtw_ii"] = float(dtw_distance(t[::step], p[::step], window=10))
+    rp = rpeak_metrics(t, p, fs)
+    out.update(rpeak_f1=rp.f1, rpeak_error_ms=rp.timing_error_ms, hr_error_bpm=rp.hr_error_bpm)
+    return out
+
+
+def _save_overlays(
+    items_by_id, preds, frame: pd.DataFrame, lead_db: pd.DataFrame, out_dir: Path, k: int
+) -> None:
+    from ecgdl.viz.overlay import overlay_prediction, plot_leads
+    from ecgdl.viz.segments import segments_from_meta, segments_from_truth
+
+    ranked = frame[frame["status"] == "ok"].sort_values("snr_db")
+    chosen = [("worst", r) for r in ranked.head(k).itertuples()] + [
+        ("best", r) for r in ranked.tail(k).itertuples()
+    ]
+    for tag, row in chosen:
+        item = items_by_id[row.image_id]
+        pred: EcgRecord = preds[row.image_id]
+        per_lead = dict(zip(lead_db.columns, lead_db.loc[row.image_id], strict=True))
+        stem = f"{tag}-{row.image_id}"
+        plot_leads(
+            item.truth,
+            pred,
+            per_lead,
+            out_dir / f"{stem}-leads.png",
+            title=f"{row.image_id}: {row.snr_db:.1f} dB",
+        )
+        segments = segments_from_meta(pred.meta)
+        if not segments and "truth" in item.extra:
+            segments = segments_from_truth(item.extra["truth"])
+        image = item.image if item.image is not None or item.path is None else item.load()
+        if segments and image is not None:
+            page = overlay_prediction(image, pred, segments)
+            cv2.imwrite(str(out_dir / f"{stem}-overlay.png"), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
+
+
+def _score_predictions_dir(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    score = score_folder(cfg.data.root, cfg.predictions_dir, image_types=cfg.data.get("image_types"))
+    score.per_image.to_csv(out_dir / "per_image.csv", index=False)
+    metrics = {
+        **score.to_metrics(),
+        "predictions_dir": str(cfg.predictions_dir),
+        "data_root": str(cfg.data.root),
+    }
+    pd.Series(metrics["per_type"], name="snr_db").rename_axis("image_type").to_csv(out_dir / "per_type.csv")
+    if score.result is not None:
+        lead_db = pd.DataFrame(score.result.lead_db, index=list(score.result.image_ids), columns=list(LEADS))
+        lead_db.rename_axis("image_id").to_csv(out_dir / "per_lead.csv")
+    report_failures([(f, "missing or unreadable prediction") for f in score.failed], "predictions")
+    write_metrics(out_dir / "metrics.json", metrics)
+    log.info(
+        "SNR %.2f dB over %d images (%d failed)", metrics["snr_db"], metrics["n_images"], metrics["n_failed"]
+    )
+    return metrics
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    out_dir = resolve_output_dir(cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.get("predictions_dir"):
+        return _score_predictions_dir(cfg, out_dir)
+
+    dataset = hydra.utils.instantiate(cfg.data, _convert_="all")
+    items = (
+        dataset.eval_items(split=cfg.split, limit=cfg.get("limit"))
+        if hasattr(dataset, "eval_items")
+        else iter(dataset)
+    )
+    digitizer = build_digitizer(cfg.model, cfg.get("ckpt_path"))
+    needs_truth = bool(getattr(digitizer, "needs_truth", False))
+
+    truths, preds, rows, failures, items_by_id = {}, {}, [], [], {}
+    for item in tqdm(items, desc="evaluate", unit="img"):
+        t0 = time.perf_counter()
+        row: dict[str, Any] = {"image_id": item.image_id, "image_type": item.image_type, "fs_hz": item.fs_hz}
+        try:
+            image = item.load()
+            kwargs = {"truth": item.truth} if needs_truth else {}
+            pred = digitizer.digitize(image, item.fs_hz, item.n_samples, **kwargs)
+            if pred.signal_mv.shape != item.truth.signal_mv.shape:
+                raise ValueError(
+                    f"prediction shape {pred.signal_mv.shape} != truth {item.truth.signal_mv.shape}"
+                )
+            sig, filled = fill_gaps(np.asarray(pred.signal_mv, np.float64), item.truth.signal_mv)
+            if not np.isfinite(sig[np.isfinite(item.truth.signal_mv)]).all():
+                raise ValueError("prediction has inf values")
+            row.update(status="ok", n_filled=filled, layout=(pred.meta or {}).get("layout"))
+            preds[item.image_id] = EcgRecord(sig, item.fs_hz, item.image_id, pred.meta or {})
+        except Exception as exc:  # one bad image never stops the batch; it is scored as all zeros
+            message = f"{type(exc).__name__}: {exc}"
+            failures.append((item.image_id, message))
+            row.update(status="failed", error=message)
+            preds[item.image_id] = EcgRecord(np.zeros_like(item.truth.signal_mv), item.fs_hz, item.image_id)
+        row["seconds"] = round(time.perf_counter() - t0, 4)
+        truths[item.image_id] = item.truth
+        rows.append(row)
+        item.image = item.image if len(items_by_id) < cfg.keep_images else None  # bound memory
+        items_by_id[item.image_id] = item
+    if not rows:
+        raise ValueError("no images to evaluate")
+
+    ids = list(truths)
+    result = snr_kaggle(
+        [truths[i].signal_mv for i in ids],
+        [preds[i].signal_mv for i in ids],
+        [truths[i].fs_hz for i in ids],
+        image_ids=ids,
+    )
+    frame = pd.DataFrame(rows).merge(result.per_image().drop(columns=["fs_hz"]), on="image_id")
+    if cfg.extra_metrics:
+        extra = [
+            _extra_metrics(truths[i].signal_mv, preds[i].signal_mv, truths[i].fs_hz) if s == "ok" else {}
+            for i, s in zip(frame["image_id"], frame["status"], strict=True)
+        ]
+        frame = pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
+    lead_db = pd.DataFrame(result.lead_db, index=ids, columns=list(LEADS))
+    ok = frame["status"] == "ok"
+    per_type = _per_type(frame)
+    metrics: dict[str, Any] = {
+        "snr_db": result.snr_db,
+        "snr_db_ok": 10 * math.log10(frame.loc[ok, "ratio"].mean()) if ok.any() else float("nan"),
+        "rmse_mv": result.aligned_rmse_mv,
+        "n_images": len(frame),
+        "n_failed": int((~ok).sum()),
+        "per_type": per_type,
+        "seconds_per_image": float(frame.loc[ok, "seconds"].mean()) if ok.any() else float("nan"),
+        "model": hydra_choice("model"),
+        "data": hydra_choice("data"),
+    }
+    for col in ("pearson_ii", "dtw_ii", "rpeak_f1", "rpeak_error_ms", "hr_error_bpm"):
+        if col in frame:
+            metrics[col] = float(np.nanmean(frame.loc[ok, col])) if ok.any() else float("nan")
+
+    frame.to_csv(out_dir / "per_image.csv", index=False)
+    lead_db.rename_axis("image_id").to_csv(out_dir / "per_lead.csv")
+    lags = pd.DataFrame(result.lead_lag, index=ids, columns=list(LEADS))
+    lags.rename_axis("image_id").to_csv(out_dir / "per_lead_lag.csv")
+    pd.Series(per_type, name="snr_db").rename_axis("image_type").to_csv(out_dir / "per_type.csv")
+    if cfg.overlays > 0:
+        _save_overlays(items_by_id, preds, frame, lead_db, out_dir / "overlays", int(cfg.overlays))
+    write_metrics(out_dir / "metrics.json", metrics)
+    report_failures(failures, "images")
+    log.info(
+        "SNR %.2f dB over %d images (%d failed); per type: %s",
+        metrics["snr_db"],
+        metrics["n_images"],
+        metrics["n_failed"],
+        per_type,
+    )
+    return metrics
