@@ -70,8 +70,12 @@ class RenderConfig:
         return round(w_mm * self.px_per_mm), round(h_mm * self.px_per_mm)
 
 
-# Pulse shape along x in mm at 25 mm/s scaled by speed: flat, 1 mV step 0.2 s wide, flat.
-_PULSE_PRE_S, _PULSE_WIDTH_S, _PULSE_POST_S, _PULSE_GAP_MM = 0.04, 0.2, 0.04, 2.0
+# Calibration pulse: a 1 mV step 0.2 s wide; as in ECG-Image-Kit it rises at the row start and the trace begins
+# where it falls (no flat lead-in or gap).
+_PULSE_PRE_S, _PULSE_WIDTH_S, _PULSE_POST_S, _PULSE_GAP_MM = 0.0, 0.2, 0.0, 0.0
+# ECG-Image-Kit's zero-mV baselines of a 4-row page (3x4+II), as fractions of the page height (measured on
+# ../shared/data/dev_eik_clean: 708.33, 991.67, 1275.0 and 1534.7 px of 1700).
+_EIK_4ROW_BASELINES = (5 / 12, 7 / 12, 9 / 12, 0.90276)
 
 
 @dataclass
@@ -128,8 +132,11 @@ def page_geometry(config: RenderConfig, duration_s: float) -> PageGeometry:
         if config.pulse == "end"
         else None
     )
+    eik_rows = config.rows_top_mm is None and spec.n_rows == len(_EIK_4ROW_BASELINES)
+    if eik_rows:
+        pitch_mm = (_EIK_4ROW_BASELINES[1] - _EIK_4ROW_BASELINES[0]) * h_mm
     for r in range(spec.n_rows):
-        base = (top_mm + pitch_mm * (r + 0.5)) * ppm
+        base = _EIK_4ROW_BASELINES[r] * h_mm * ppm if eik_rows else (top_mm + pitch_mm * (r + 0.5)) * ppm
         geom.row_baselines_y_px.append(base)
         if r < len(spec.grid):
             for c, lead in enumerate(spec.grid[r]):

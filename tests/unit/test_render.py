@@ -189,3 +189,26 @@ def test_same_seed_same_image_and_bad_config_errors() -> None:
         RenderConfig(dpi=20)
     with pytest.raises(ValueError, match="no finite samples"):
         render_ecg(EcgRecord(np.full((100, 12), np.nan), 500.0, "empty"))
+
+
+@pytest.mark.parametrize(("record_id", "pulse"), [("841", "none"), ("1612", "none"), ("2132", "start")])
+def test_geometry_matches_ecg_image_kit(shared_data, record_id: str, pulse: str) -> None:
+    """Every sample lands where ECG-Image-Kit plotted it (its JSON keeps 2 decimals)."""
+    import json
+
+    from ecgdl.signals.io import KaggleLayout
+
+    root = shared_data / "dev_eik_clean"
+    record = KaggleLayout(root).read_signal(record_id)
+    _, truth = render_ecg(record, RenderConfig(pulse=pulse), np.random.default_rng(0))
+    meta = json.loads((root / "train" / record_id / f"{record_id}-0001.json").read_text())
+    for lead in meta["leads"]:
+        rows_cols = np.asarray(lead["plotted_pixels"], float)
+        (panel,) = [
+            p
+            for p in truth.panels
+            if p.lead == lead["lead_name"]
+            and (p.start_sample, p.end_sample) == (int(lead["start_sample"]), int(lead["end_sample"]))
+        ]
+        np.testing.assert_allclose(panel.points_xy[:, 0], rows_cols[:, 1], atol=0.03)
+        np.testing.assert_allclose(panel.points_xy[:, 1], rows_cols[:, 0], atol=0.03)
