@@ -76,6 +76,7 @@ _PULSE_PRE_S, _PULSE_WIDTH_S, _PULSE_POST_S, _PULSE_GAP_MM = 0.0, 0.2, 0.0, 0.0
 # ECG-Image-Kit's zero-mV baselines of a 4-row page (3x4+II), as fractions of the page height (measured on
 # ../shared/data/dev_eik_clean: 708.33, 991.67, 1275.0 and 1534.7 px of 1700).
 _EIK_4ROW_BASELINES = (5 / 12, 7 / 12, 9 / 12, 0.90276)
+_DRAW_TOLERANCE_PX = 0.1
 
 
 @dataclass
@@ -246,7 +247,10 @@ def render_ecg(
             LeadPanel(strip.lead, strip.row, strip.col, s0, s1, box, strip.baseline_y_px, pts, cols_x, cols_y)
         )
         if len(pts) > 1:
-            polylines.append(np.round(pts * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2))
+            fixed = np.round(pts * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
+            # Drop points the stroke passes within 0.1 px of anyway (several samples per pixel column): the
+            # drawn line stays within 0.1 px of every sample and AA drawing gets 3-5x faster.
+            polylines.append(cv2.approxPolyDP(fixed, _DRAW_TOLERANCE_PX * (1 << _SHIFT), False))
 
     # Calibration pulses (1 mV), drawn in the trace colour; separators and labels in black.
     pulse_boxes: list[tuple[float, float, float, float]] = []
