@@ -1,0 +1,224 @@
+"""LightningModule that trains any registered network and scores it with the Kaggle SNR on decoded signals.
+
+``kind`` says what the network learns (see :data:`ecgdl.models.registry.KINDS`):
+
+- ``'column'``: crop -> trace row per column (:class:`~ecgdl.models.networks.ColumnHeatmapNet`; heatmap or
+  regression head, chosen by the network's output);
+- ``'autoencoder'``: crop -> clean trace image, read out with :func:`~ecgdl.models.autoencoder.trace_from_clean`;
+- ``'page'``: page -> trace mask; validated with pixel IoU/F1 (no signals, so no SNR).
+
+Validation and test decode the per-column rows of every crop into page signals
+(:func:`~ecgdl.models.decode.crops_to_signal`) and accumulate :class:`~ecgdl.metrics.torchmetrics.KaggleSNR`
+against the batch's ``signal_mv``. Logged: ``train/loss``, ``{val,test}/loss``, ``{val,test}/snr_db``,
+``{val,test}/mae_px`` (column and autoencoder kinds) or ``{val,test}/iou`` and ``{val,test}/f1`` (page kind).
+
+Checkpoints keep only plain hyperparameters (the optimizer/scheduler factories are not stored), so they load with
+``torch.load(path, weights_only=True)``; :func:`load_net_weights` does that for a bare network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+from torchmetrics.classification import BinaryF1Score, BinaryJaccardIndex
+
+from ecgdl.metrics.torchmetrics import KaggleSNR
+from ecgdl.models.autoencoder import trace_from_clean
+from ecgdl.models.decode import crops_to_signal, fill_nan_columns
+from ecgdl.models.losses import heatmap_loss, mask_loss, masked_mae, regression_loss
+from ecgdl.models.registry import KINDS
+
+__all__ = ["DigitizerModule", "load_net_weights"]
+
+_SPLITS = ("val", "test")
+
+
+def _metric_names(kind: str) -> set[str]:
+    per_split = ("loss", "iou", "f1") if kind == "page" else ("loss", "snr_db", "mae_px")
+    return {"train/loss"} | {f"{s}/{m}" for s in _SPLITS for m in per_split}
+
+
+class DigitizerModule(L.LightningModule):
+    """Trains ``net`` as a ``kind`` network (see module docstring).
+
+    Args:
+        net: the network (built by :func:`ecgdl.models.registry.build_network` or Hydra).
+        kind: ``'column'``, ``'autoencoder'`` or ``'page'``.
+        optimizer: factory ``optimizer(params=...)`` (Hydra ``_partial_: true``); None: AdamW(lr=1e-3).
+        scheduler: factory ``scheduler(optimizer=...)`` or None; stepped per epoch on ``monitor``.
+        monitor: the metric a scheduler watches (one this kind logs, e.g. ``val/snr_db`` or ``val/iou``).
+        sigma_px: width of the heatmap target; l1_weight: weight of the soft-argmax L1 term (pixels).
+        dice_weight: weight of soft Dice in the mask loss; pos_weight: BCE weight of trace pixels (None: 1).
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        kind: str = "column",
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        scheduler: Callable[..., Any] | None = None,
+        monitor: str = "val/snr_db",
+        sigma_px: float = 1.5,
+        l1_weight: float = 0.1,
+        dice_weight: float = 1.0,
+        pos_weight: float | None = None,
+    ) -> None:
+        super().__init__()
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+        if monitor not in _metric_names(kind):
+            raise ValueError(
+                f"monitor {monitor!r} is not logged by a {kind!r} module; valid: {', '.join(sorted(_metric_names(kind)))}"
+            )
+        # The factories are not stored: they would make checkpoints unloadable with weights_only=True.
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
+        self.net = net
+        self.kind = kind
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.monitor = monitor
+        if kind == "page":
+            self.iou = nn.ModuleDict({s: BinaryJaccardIndex() for s in _SPLITS})
+            self.f1 = nn.ModuleDict({s: BinaryF1Score() for s in _SPLITS})
+        else:
+            self.snr = nn.ModuleDict({s: KaggleSNR() for s in _SPLITS})
+
+    # ------------------------------------------------------------------ forward and losses
+    def forward(self, x: torch.Tensor) -> Any:
+        return self.net(x)
+
+    def _loss_and_rows(
+        self, batch: dict, need_rows: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None, Any]:
+        """(loss, predicted rows (N, W) or None for pages / when not needed, raw network output)."""
+        out = self.net(batch["image"])
+        if self.kind == "column":
+            if "logits" in out:
+                loss = heatmap_loss(
+                    out["logits"], batch["trace_y"], self.hparams.sigma_px, self.hparams.l1_weight
+                )
+            else:
+                loss = regression_loss(out["y"], batch["trace_y"])
+            return loss, out["y"], out
+        target = batch["mask"] if self.kind == "page" else batch["clean"]
+        loss = mask_loss(out, target, self.hparams.dice_weight, self.hparams.pos_weight)
+        if self.kind == "page" or not need_rows:
+            return loss, None, out
+        rows = trace_from_clean(torch.sigmoid(out.detach()))
+        rows = torch.from_numpy(fill_nan_columns(rows.cpu().numpy(), batch["baseline_y"].cpu().numpy()))
+        return loss, rows.to(out.device, torch.float32), out
+
+    # ------------------------------------------------------------------ Lightning hooks
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss, _, _ = self._loss_and_rows(batch, need_rows=False)
+        self.log(
+            "train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["image"])
+        )
+        return loss
+
+    def _eval_step(self, batch: dict, split: str) -> torch.Tensor:
+        loss, rows, out = self._loss_and_rows(batch)
+        n = len(batch["image"])
+        self.log(f"{split}/loss", loss, on_epoch=True, batch_size=n)
+        if self.kind == "page":
+            prob = torch.sigmoid(out.detach())
+            target = batch["mask"] > 0.5
+            self.iou[split].update(prob, target)
+            self.f1[split].update(prob, target)
+            self.log(f"{split}/iou", self.iou[split], on_epoch=True, batch_size=n, prog_bar=split == "val")
+            self.log(f"{split}/f1", self.f1[split], on_epoch=True, batch_size=n)
+            return loss
+        self.log(f"{split}/mae_px", masked_mae(rows.detach(), batch["trace_y"]), on_epoch=True, batch_size=n)
+        signal = crops_to_signal(
+            rows,
+            batch["px_per_mv"],
+            batch["baseline_y"],
+            batch["lead_index"],
+            batch["t0_s"],
+            batch["s_per_col"],
+            batch["page"],
+            batch["fs_hz"],
+            batch["n_samples"],
+            max_n=batch["signal_mv"].shape[1],
+        )
+        # Samples no crop covered count as 0 mV (the metric rejects NaN where the truth is defined).
+        preds = torch.from_numpy(np.nan_to_num(signal, nan=0.0)).to(batch["signal_mv"].device)
+        self.snr[split].update(preds, batch["signal_mv"], batch["fs_hz"])
+        pages = len(batch["signal_mv"])
+        self.log(f"{split}/snr_db", self.snr[split], on_epoch=True, batch_size=pages, prog_bar=split == "val")
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self._eval_step(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self._eval_step(batch, "test")
+
+    def predict_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self.predict_crops(batch["image"])
+
+    def configure_optimizers(self) -> Any:
+        factory = self.optimizer_factory or (lambda params: torch.optim.AdamW(params, lr=1e-3))
+        optimizer = factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "monitor": self.monitor,
+                "interval": "epoch",
+                "frequency": 1,
+            },
+        }
+
+    # ------------------------------------------------------------------ inference
+    @torch.inference_mode()
+    def predict_crops(
+        self, images: torch.Tensor | np.ndarray, batch_size: int = 64, fallback_row: float | None = None
+    ) -> torch.Tensor:
+        """Trace row per column (N, W), crop pixels, for crops (N, 3, H, W) in [0, 1] (tensor or array).
+
+        Always finite: autoencoder columns without a trace are interpolated from their neighbours, and a crop
+        with none at all reads ``fallback_row`` (default: the middle row, where crops put the baseline).
+        """
+        if self.kind == "page":
+            raise ValueError(
+                "predict_crops needs a crop network ('column' or 'autoencoder'), not a page network"
+            )
+        x = torch.as_tensor(images, dtype=torch.float32)
+        if x.dim() != 4:
+            raise ValueError(f"images must be (N, C, H, W), got shape {tuple(x.shape)}")
+        was_training = self.training
+        self.eval()
+        try:
+            rows = []
+            for chunk in x.split(batch_size):
+                out = self.net(chunk.to(self.device))
+                if self.kind == "column":
+                    rows.append(out["y"].float().cpu())
+                else:
+                    y = trace_from_clean(torch.sigmoid(out)).cpu().numpy()
+                    fb = (x.shape[2] - 1) / 2 if fallback_row is None else fallback_row
+                    rows.append(torch.from_numpy(fill_nan_columns(y, fb)).float())
+            return torch.cat(rows) if rows else torch.empty(0, x.shape[-1])
+        finally:
+            self.train(was_training)
+
+
+def load_net_weights(net: nn.Module, ckpt_path: str | Path, strict: bool = True) -> nn.Module:
+    """Load the ``net.*`` weights of a :class:`DigitizerModule` checkpoint (or a bare state dict) into ``net``."""
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    state = ckpt.get("state_dict", ckpt)
+    prefix = "net."
+    if any(k.startswith(prefix) for k in state):
+        state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    net.load_state_dict(state, strict=strict)
+    return net

@@ -1,0 +1,66 @@
+"""Network registry: ``build_network(name, **kwargs)`` for configs and scripts that pick a network by name.
+
+``None`` keyword values are dropped, so ``null`` in a YAML config means "the network's default". Each entry also
+records the :class:`~ecgdl.models.module.DigitizerModule` ``kind`` that trains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from torch import nn
+
+from ecgdl.models.autoencoder import TraceAutoencoder
+from ecgdl.models.networks import ColumnHeatmapNet
+from ecgdl.models.unet import PageUNet
+
+__all__ = ["KINDS", "MODELS", "NetworkEntry", "build_network", "network_kind", "register_network"]
+
+#: What a network is trained on (see :class:`~ecgdl.models.module.DigitizerModule`): crop -> row per column,
+#: crop -> clean trace image, page -> trace mask.
+KINDS = ("column", "autoencoder", "page")
+
+
+@dataclass(frozen=True)
+class NetworkEntry:
+    """A registered network: how to build it and which training ``kind`` it belongs to."""
+
+    builder: Callable[..., nn.Module]
+    kind: str  # one of KINDS
+
+
+MODELS: dict[str, NetworkEntry] = {
+    "cnn": NetworkEntry(partial(ColumnHeatmapNet, head="heatmap"), "column"),
+    "cnn_regression": NetworkEntry(partial(ColumnHeatmapNet, head="regression"), "column"),
+    "autoencoder": NetworkEntry(TraceAutoencoder, "autoencoder"),
+    "unet": NetworkEntry(PageUNet, "page"),
+}
+
+
+def _entry(name: str) -> NetworkEntry:
+    if name not in MODELS:
+        raise KeyError(f"unknown network {name!r}; valid: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def register_network(name: str, builder: Callable[..., nn.Module], kind: str) -> None:
+    """Add a network under ``name`` (an existing name is an error, so plug-ins cannot shadow built-ins)."""
+    if name in MODELS:
+        raise KeyError(f"network {name!r} is already registered")
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    MODELS[name] = NetworkEntry(builder, kind)
+
+
+def build_network(name: str, **kwargs: Any) -> nn.Module:
+    """Build the network registered as ``name`` with ``kwargs`` (``None`` values dropped)."""
+    entry = _entry(name)
+    return entry.builder(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+def network_kind(name: str) -> str:
+    """The :class:`~ecgdl.models.module.DigitizerModule` ``kind`` that trains network ``name``."""
+    return _entry(name).kind

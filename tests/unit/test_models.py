@@ -1,0 +1,397 @@
+"""ecgdl.models: network contract tests for every registered network, losses, the signal decoder, the registry
+and the LightningModule on real (rendered) batches."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from ecgdl.constants import N_LEADS
+from ecgdl.data.datamodule import EcgDataModule
+from ecgdl.data.targets import CropSpec
+from ecgdl.metrics.snr import snr_kaggle
+from ecgdl.models import (
+    MODELS,
+    ColumnHeatmapNet,
+    DigitizerModule,
+    build_network,
+    crops_to_signal,
+    fill_nan_columns,
+    heatmap_loss,
+    load_net_weights,
+    mask_loss,
+    masked_mae,
+    network_kind,
+    register_network,
+    regression_loss,
+    soft_argmax,
+    trace_from_clean,
+)
+from ecgdl.models.losses import gaussian_row_target
+from ecgdl.signals.record import EcgRecord
+
+SMALL_CROP = CropSpec(height_px=64, width_px=128)
+
+
+class SineSource:
+    """A tiny signal source (``__len__``, ``get(index, rng)``): smooth beats plus sines, Einthoven-consistent."""
+
+    def __init__(self, n: int = 4, fs_hz: float = 500.0) -> None:
+        self.n, self.fs_hz = n, fs_hz
+
+    def __len__(self) -> int:
+        return self.n
+
+    def get(self, index: int, rng: np.random.Generator) -> EcgRecord:
+        fs = self.fs_hz
+        t = np.arange(round(10 * fs)) / fs
+        beats = sum(np.exp(-0.5 * ((t - tb) / 0.02) ** 2) for tb in np.arange(0.3 + 0.05 * index, 10, 0.85))
+        lead_i = 0.8 * beats + 0.1 * np.sin(2 * np.pi * 1.1 * t + rng.uniform(0, 6))
+        lead_ii = 1.2 * beats - 0.15 * np.sin(2 * np.pi * 0.7 * t)
+        sig = np.zeros((t.size, N_LEADS))
+        sig[:, 0], sig[:, 1], sig[:, 2] = lead_i, lead_ii, lead_ii - lead_i
+        sig[:, 3], sig[:, 4], sig[:, 5] = -(lead_i + lead_ii) / 2, lead_i - lead_ii / 2, lead_ii - lead_i / 2
+        for k in range(6):
+            sig[:, 6 + k] = (0.3 + 0.2 * k) * beats * (1 if k > 1 else -1) + 0.1 * np.cos(2 * np.pi * 0.4 * t)
+        return EcgRecord(sig, fs, f"sine{index}")
+
+
+def _datamodule(
+    target: str = "crops", crop: CropSpec = SMALL_CROP, fs_hz: float = 500.0, **kw
+) -> EcgDataModule:
+    args = dict(target=target, train_size=2, val_size=1, test_size=1, batch_size=1, num_workers=0, crop=crop)
+    args.update(kw)
+    return EcgDataModule(SineSource(fs_hz=fs_hz), **args)
+
+
+def _val_batch(**kw) -> dict:
+    return next(iter(_datamodule(**kw).val_dataloader()))
+
+
+# ---------------------------------------------------------------------------------------------- network contract
+CONTRACT_SIZES = [(128, 512), (128, 500), (250, 333)]
+
+
+def _outputs(out) -> list[torch.Tensor]:
+    return list(out.values()) if isinstance(out, dict) else [out]
+
+
+def _check_output_shapes(name: str, out, n: int, h: int, w: int) -> None:
+    if network_kind(name) == "column":
+        assert out["y"].shape == (n, w)
+        if "logits" in out:
+            assert out["logits"].shape == (n, h, w)
+    else:
+        assert out.shape == (n, 1, h, w)
+
+
+@pytest.mark.parametrize("size_hw", CONTRACT_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_network_contract(name: str, size_hw: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    net = build_network(name)
+    h, w = size_hw
+    x = torch.rand(2, 3, h, w)
+    out = net(x)
+    _check_output_shapes(name, out, 2, h, w)
+    assert all(torch.isfinite(o).all() for o in _outputs(out))
+    # every parameter receives a gradient (a random projection avoids symmetric cancellations)
+    loss = sum((o * torch.randn_like(o)).sum() for o in _outputs(out))
+    loss.backward()
+    for pname, p in net.named_parameters():
+        assert p.grad is not None, f"{name}: {pname} has no gradient"
+        assert torch.isfinite(p.grad).all(), f"{name}: {pname} has a non-finite gradient"
+        assert p.grad.abs().sum() > 0, f"{name}: {pname} has an all-zero gradient"
+    net.eval()
+    with torch.no_grad():
+        out = net(x[:1])
+    _check_output_shapes(name, out, 1, h, w)
+    assert all(torch.isfinite(o).all() for o in _outputs(out))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_network_size_is_small(name: str) -> None:
+    n_params = sum(p.numel() for p in build_network(name).parameters())
+    assert 0.3e6 <= n_params <= 1.5e6, f"{name}: {n_params} parameters"
+
+
+def test_column_net_y_is_soft_argmax_of_logits() -> None:
+    net = ColumnHeatmapNet(base_channels=8, depth=2).eval()
+    with torch.no_grad():
+        out = net(torch.rand(1, 3, 32, 64))
+    torch.testing.assert_close(out["y"], soft_argmax(out["logits"]))
+    assert ((out["y"] >= 0) & (out["y"] <= 31)).all()
+
+
+def test_column_net_rejects_unknown_head() -> None:
+    with pytest.raises(ValueError, match="unknown head"):
+        ColumnHeatmapNet(head="mlp")
+
+
+# ---------------------------------------------------------------------------------------------- registry
+def test_registry_unknown_name_lists_valid_names() -> None:
+    with pytest.raises(KeyError, match="valid: autoencoder, cnn, cnn_regression, unet"):
+        build_network("resnet")
+
+
+def test_registry_drops_none_and_passes_kwargs() -> None:
+    default = build_network("cnn", base_channels=None, depth=None)
+    small = build_network("cnn", base_channels=8)
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(default) == count(build_network("cnn")) > count(small)
+    assert build_network("cnn_regression").head == "regression"
+    assert {network_kind(n) for n in MODELS} == {"column", "autoencoder", "page"}
+
+
+def test_register_network_refuses_duplicates_and_bad_kinds() -> None:
+    with pytest.raises(KeyError, match="already registered"):
+        register_network("cnn", ColumnHeatmapNet, "column")
+    with pytest.raises(ValueError, match="unknown kind"):
+        register_network("new_net", ColumnHeatmapNet, "sequence")
+    assert "new_net" not in MODELS
+
+
+# ---------------------------------------------------------------------------------------------- losses
+def _peaked_logits(y: torch.Tensor, height: int, sharpness: float = 2.0) -> torch.Tensor:
+    rows = torch.arange(height, dtype=torch.float32).view(1, height, 1)
+    return -sharpness * (rows - y.unsqueeze(1)) ** 2
+
+
+def test_losses_are_finite_with_all_nan_targets() -> None:
+    logits = torch.randn(3, 32, 20, requires_grad=True)
+    y_pred = torch.randn(3, 20, requires_grad=True)
+    nan = torch.full((3, 20), float("nan"))
+    for loss in (heatmap_loss(logits, nan), regression_loss(y_pred, nan)):
+        assert torch.isfinite(loss) and loss.item() == 0.0
+        loss.backward()
+    assert torch.isfinite(logits.grad).all() and torch.isfinite(y_pred.grad).all()
+    clean_logits = torch.randn(2, 1, 16, 16, requires_grad=True)
+    for target in (torch.zeros(2, 1, 16, 16), torch.full((2, 1, 16, 16), float("nan"))):
+        loss = mask_loss(clean_logits, target, pos_weight=5.0)
+        assert torch.isfinite(loss)
+        loss.backward()
+        assert torch.isfinite(clean_logits.grad).all()
+    assert math.isnan(masked_mae(y_pred.detach(), nan).item())
+
+
+def test_losses_prefer_the_right_target() -> None:
+    g = torch.Generator().manual_seed(0)
+    truth = 10 + 10 * torch.rand(4, 30, generator=g)
+    truth[0, :5] = float("nan")  # partly undefined columns are ignored
+    right, wrong = (
+        _peaked_logits(torch.nan_to_num(truth, 15.0), 32),
+        _peaked_logits(truth.nan_to_num(15.0) + 6, 32),
+    )
+    assert heatmap_loss(right, truth) < 0.5 * heatmap_loss(wrong, truth)
+    assert regression_loss(truth.nan_to_num(0.0), truth) < regression_loss(truth.nan_to_num(0.0) + 5, truth)
+    mask = (torch.rand(2, 1, 16, 16, generator=g) > 0.9).float()
+    good, bad = 10 * (2 * mask - 1), -10 * (2 * mask - 1)
+    assert mask_loss(good, mask) < 0.1 * mask_loss(bad, mask)
+
+
+def test_heatmap_loss_is_zero_at_the_target_distribution() -> None:
+    truth = torch.tensor([[5.0, 5.3, 6.7, 30.0, -4.0]])  # the last two leave the crop and are clamped
+    target = gaussian_row_target(truth, 24, sigma_px=1.5)
+    assert torch.allclose(target.sum(dim=1), torch.ones(1, 5))
+    logits = _peaked_logits(truth.clamp(0, 23), 24, sharpness=0.5 / 1.5**2)
+    assert heatmap_loss(logits, truth, sigma_px=1.5, l1_weight=0.0).abs() < 1e-5
+    y = soft_argmax(logits)
+    assert torch.allclose(y[0, :3], truth[0, :3], atol=0.01)
+    assert 21.0 < y[0, 3] <= 23.0 and 0.0 <= y[0, 4] < 2.0
+
+
+def test_loss_shape_errors() -> None:
+    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+        heatmap_loss(torch.zeros(2, 8, 5), torch.zeros(2, 6))
+    with pytest.raises(ValueError, match="shapes differ"):
+        mask_loss(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 5))
+
+
+def test_trace_from_clean_reads_the_weighted_centroid() -> None:
+    prob = torch.zeros(1, 1, 20, 6)
+    prob[0, 0, 7, :4] = 1.0
+    prob[0, 0, 8, :4] = 1.0  # a 2-px stroke centred at 7.5
+    prob[0, 0, 15, :4] = 0.2  # a faint blob below the relative threshold
+    y = trace_from_clean(prob)
+    torch.testing.assert_close(y[0, :4], torch.full((4,), 7.5))
+    assert torch.isnan(y[0, 4:]).all()  # no trace
+    filled = fill_nan_columns(y.numpy())
+    np.testing.assert_allclose(filled[0], 7.5)
+    assert np.isnan(fill_nan_columns(np.full((1, 3), np.nan))).all()
+    np.testing.assert_allclose(fill_nan_columns(np.full((2, 3), np.nan), [1.0, 2.0]), [[1, 1, 1], [2, 2, 2]])
+
+
+# ---------------------------------------------------------------------------------------------- decode
+def test_crops_to_signal_places_averages_and_pads() -> None:
+    fs, w = 100.0, 50  # 50 columns of 0.01 s: one sample per column
+    y = np.array([[20.0] * w, [40.0] * w, [30.0] * w, [0.0] * w])
+    y[3] = np.nan  # a crop with no finite column contributes nothing
+    sig = crops_to_signal(
+        y,
+        px_per_mv=[10.0, 10.0, 10.0, 10.0],
+        baseline_y=30.0,
+        lead_index=[1, 1, 0, 2],
+        t0_s=[0.0, 0.25, 0.0, 0.0],
+        s_per_col=0.01,
+        page=[0, 0, 1, 0],
+        fs_hz=[fs, fs],
+        n_samples=[100, 60],
+        max_n=120,
+    )
+    assert sig.shape == (2, 120, N_LEADS)
+    lead_ii = sig[0, :, 1]
+    np.testing.assert_allclose(lead_ii[:25], 1.0)  # only the first crop
+    np.testing.assert_allclose(lead_ii[25:50], 0.0)  # the average of +1 and -1 mV
+    np.testing.assert_allclose(lead_ii[50:75], -1.0)
+    assert np.isnan(lead_ii[75:]).all()
+    np.testing.assert_allclose(sig[1, :50, 0], 0.0)
+    assert np.isnan(sig[1, 50:, 0]).all()  # beyond the crop
+    assert np.isnan(sig[1, 60:]).all()  # beyond the page's n_samples
+    assert np.isnan(sig[:, :, 2]).all() and np.isnan(sig[:, :, 3:]).all()
+
+
+def test_crops_to_signal_interpolates_between_columns() -> None:
+    w = 11
+    y = np.linspace(0.0, 10.0, w)[None]  # value_mv = -y / 1
+    sig = crops_to_signal(y, 1.0, 0.0, [0], [0.0], [0.1], [0], [25.0], [25])
+    t = np.arange(25) / 25.0
+    expected = np.where(t < 1.1, -np.minimum(t / 0.1, 10.0), np.nan)
+    np.testing.assert_allclose(sig[0, :, 0], expected, atol=1e-9)
+
+
+def test_crops_to_signal_rejects_bad_pages() -> None:
+    with pytest.raises(ValueError, match="page indices"):
+        crops_to_signal(np.zeros((1, 4)), 1.0, 0.0, [0], [0.0], [0.1], [3], [10.0], [10])
+
+
+@pytest.mark.parametrize("fs_hz", [500.0, 1025.0])
+def test_decoding_the_true_rows_gives_back_the_truth(fs_hz: float) -> None:
+    batch = _val_batch(crop=CropSpec(), fs_hz=fs_hz)  # full-size crops: 512 columns per 2.5 s
+    truth = batch["signal_mv"].numpy().astype(np.float64)
+    sig = crops_to_signal(
+        batch["trace_y"],
+        batch["px_per_mv"],
+        batch["baseline_y"],
+        batch["lead_index"],
+        batch["t0_s"],
+        batch["s_per_col"],
+        batch["page"],
+        batch["fs_hz"],
+        batch["n_samples"],
+        max_n=truth.shape[1],
+    )
+    # exactly the printed samples are read back ...
+    np.testing.assert_array_equal(np.isfinite(sig), np.isfinite(truth))
+    err = np.abs(sig - truth)[np.isfinite(truth)]
+    # ... to within the pixel-column sampling of the trace (the FACTS.md ceiling is 27-28 dB)
+    rms = np.sqrt(np.mean(err**2))
+    assert np.median(err) < 0.01 and rms < 0.02, (np.median(err), rms)
+    assert snr_kaggle(list(truth), list(np.nan_to_num(sig)), batch["fs_hz"].numpy()).snr_db > 24.0
+
+
+# ---------------------------------------------------------------------------------------------- training
+def test_heatmap_cnn_overfits_one_batch() -> None:
+    torch.manual_seed(0)
+    batch = _val_batch()
+    image, trace_y = batch["image"][:8], batch["trace_y"][:8]
+    net = ColumnHeatmapNet(base_channels=8, depth=3)
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(60):
+        out = net(image)
+        loss = heatmap_loss(out["logits"], trace_y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    net.eval()
+    with torch.no_grad():
+        mae = masked_mae(net(image)["y"], trace_y).item()
+    assert losses[-1] < 0.5 * losses[0], losses[::10]
+    assert mae < 1.5, mae
+
+
+def _trainer() -> L.Trainer:
+    return L.Trainer(
+        fast_dev_run=True,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "kwargs"),
+    [
+        ("cnn", "crops", {}),
+        ("cnn_regression", "crops", {}),
+        ("autoencoder", "clean", {"pos_weight": 5.0}),
+    ],
+)
+def test_module_validation_logs_finite_snr(name: str, target: str, kwargs: dict, tmp_path) -> None:
+    torch.manual_seed(0)
+    net = build_network(name, base_channels=8, depth=2)
+    module = DigitizerModule(
+        net, kind=network_kind(name), optimizer=partial(torch.optim.AdamW, lr=1e-3), **kwargs
+    )
+    dm = _datamodule(target=target)
+    trainer = _trainer()
+    trainer.fit(module, datamodule=dm)
+    metrics = trainer.callback_metrics
+    for key in ("train/loss", "val/loss", "val/mae_px", "val/snr_db"):
+        assert key in metrics and torch.isfinite(metrics[key]), (key, metrics.get(key))
+    (result,) = trainer.test(module, datamodule=dm, verbose=False)
+    assert math.isfinite(result["test/snr_db"])
+    # checkpoints hold no pickled factories: they load with weights_only=True
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    assert ckpt["hyper_parameters"]["kind"] == network_kind(name)
+    fresh = load_net_weights(build_network(name, base_channels=8, depth=2), path)
+    for a, b in zip(fresh.state_dict().values(), net.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_page_module_logs_iou_and_f1() -> None:
+    torch.manual_seed(0)
+    module = DigitizerModule(build_network("unet", base_channels=8, depth=2), kind="page", monitor="val/iou")
+    trainer = _trainer()
+    trainer.fit(module, datamodule=_datamodule(target="page", page_size_hw=(64, 80)))
+    for key in ("train/loss", "val/loss", "val/iou", "val/f1"):
+        assert key in trainer.callback_metrics and torch.isfinite(trainer.callback_metrics[key])
+    assert "val/snr_db" not in trainer.callback_metrics
+    with pytest.raises(ValueError, match="crop network"):
+        module.predict_crops(torch.rand(1, 3, 32, 64))
+
+
+def test_module_configuration_errors_and_scheduler() -> None:
+    net = build_network("cnn", base_channels=8, depth=2)
+    with pytest.raises(ValueError, match="unknown kind"):
+        DigitizerModule(net, kind="sequence")
+    with pytest.raises(ValueError, match="not logged"):
+        DigitizerModule(build_network("unet", base_channels=8, depth=2), kind="page")
+    module = DigitizerModule(
+        net,
+        optimizer=partial(torch.optim.SGD, lr=0.1),
+        scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau, mode="max"),
+    )
+    config = module.configure_optimizers()
+    assert isinstance(config["optimizer"], torch.optim.SGD)
+    assert config["lr_scheduler"]["monitor"] == "val/snr_db"
+    assert isinstance(DigitizerModule(net).configure_optimizers(), torch.optim.AdamW)
+
+
+@pytest.mark.parametrize("name", ["cnn", "autoencoder"])
+def test_predict_crops_is_finite_and_keeps_mode(name: str) -> None:
+    module = DigitizerModule(build_network(name, base_channels=8, depth=2), kind=network_kind(name))
+    module.train()
+    y = module.predict_crops(np.random.default_rng(0).random((5, 3, 64, 100), dtype=np.float32), batch_size=2)
+    assert y.shape == (5, 100) and torch.isfinite(y).all()
+    assert module.training
