@@ -60,13 +60,21 @@ class EcgDataModule(L.LightningDataModule):
         self.eval_factory = PageFactory(
             eval_source or source, self.render, eval_aug if eval_aug is not None else aug, seed
         )
-        common = dict(target=target, page_size_hw=tuple(page_size_hw), crop=crop or CropSpec())
+        self.target = target
+        first = "crops" if target == "auto" else target
+        common = dict(target=first, page_size_hw=tuple(page_size_hw), crop=crop or CropSpec())
         self.train_set = PageDataset(
             self.train_factory, "train", train_size, crops_per_page=crops_per_page, **common
         )
         self.val_set = PageDataset(self.eval_factory, "val", val_size, **common)
         self.test_set = PageDataset(self.eval_factory, "test", test_size, **common)
         self.batch_size, self.num_workers, self.seed = int(batch_size), int(num_workers), int(seed)
+
+    def set_target(self, target: str) -> None:
+        """What items hold: ``page``, ``crops`` or ``clean`` (``auto`` in the config lets the model decide)."""
+        for ds in (self.train_set, self.val_set, self.test_set):
+            ds.set_target(target)
+        self.target = target
 
     def _loader(self, dataset: PageDataset, sampler=None) -> DataLoader:
         return DataLoader(

@@ -39,14 +39,18 @@ class PageDataset(Dataset):
         crop: CropSpec | None = None,
         crops_per_page: int | None = None,
     ) -> None:
-        if target not in TARGETS:
-            raise KeyError(f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
+        self.set_target(target)
         if size < 1:
             raise ValueError(f"a {split} set needs at least one page, got size={size}")
-        self.factory, self.split, self.size, self.target = factory, split, int(size), target
+        self.factory, self.split, self.size = factory, split, int(size)
         self.page_size_hw = tuple(page_size_hw)
         self.crop = crop or CropSpec()
         self.crops_per_page = crops_per_page
+
+    def set_target(self, target: str) -> None:
+        if target not in TARGETS:
+            raise KeyError(f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
+        self.target = target
 
     def __len__(self) -> int:
         return self.size

@@ -19,6 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from ecgdl.tasks.common import hydra_choice, log, resolve_output_dir, write_metrics
 
+#: which DataModule target each model kind learns from (data.target=auto)
+TARGET_FOR_KIND = {"column": "crops", "autoencoder": "clean", "page": "page"}
+
 
 def _instantiate_dict(cfg: DictConfig | None) -> list[Any]:
     """Instantiate every entry with a ``_target_`` of a mapping (callbacks, loggers); ``null`` entries are skipped."""
@@ -46,6 +49,9 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
 
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data, _convert_="all")
     model: L.LightningModule = hydra.utils.instantiate(cfg.model, _convert_="all")
+    kind = getattr(getattr(model, "hparams", {}), "get", lambda *_: None)("kind")
+    if getattr(datamodule, "target", None) == "auto":
+        datamodule.set_target(TARGET_FOR_KIND.get(kind, "crops"))
     callbacks = _instantiate_dict(cfg.get("callbacks"))
     loggers: list[Logger] = _instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
