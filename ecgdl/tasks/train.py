@@ -63,7 +63,7 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     metrics: dict[str, float] = {}
     try:
         if cfg.get("train") and trainable:
-            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
             metrics.update(_scalar_metrics(trainer.callback_metrics))
         elif cfg.get("train"):
             log.info("model has no trainable parameters: validating only")

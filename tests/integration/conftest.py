@@ -20,6 +20,7 @@ def compose_cfg(config_name: str, overrides: list[str], output_dir: Path) -> Dic
         cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)  # so ${hydra:...} interpolations resolve as in a real run
     with open_dict(cfg):
+        del cfg["hydra"]  # a real run's cfg has no hydra node (it lives in HydraConfig)
         cfg.paths.output_dir = str(output_dir)
         cfg.paths.root_dir = str(CONF_DIR.parent)
         cfg.paths.log_dir = str(output_dir / "logs")

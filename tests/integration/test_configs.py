@@ -86,5 +86,4 @@ def test_every_debug_option_composes(make_cfg, option: str) -> None:
 @pytest.mark.parametrize("config_name", ["train", "generate", "predict", "evaluate"])
 def test_top_level_configs_resolve(make_cfg, config_name: str) -> None:
     cfg = make_cfg(config_name, ["output_dir=/tmp/x"] if config_name == "generate" else [])
-    body = {k: v for k, v in cfg.items() if k != "hydra"}
-    OmegaConf.to_container(OmegaConf.create(body), resolve=True, throw_on_missing=True)
+    OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)

@@ -1,0 +1,92 @@
+"""train.py end to end on composed configs: fast_dev_run for every model and preset, overfitting, resuming."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from ecgdl.tasks import train
+
+TINY = [
+    "data.num_workers=0",
+    "data.train_size=2",
+    "data.val_size=1",
+    "data.test_size=1",
+    "data.batch_size=1",
+    "data.crops_per_page=4",
+    "render.dpis=[100.0]",
+    "logger=csv",
+]
+PRESETS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "conf" / "aug").glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("model", "extra"),
+    [("cnn", []), ("cnn_regression", []), ("autoencoder", []), ("unet", ["experiment=unet_page"])],
+)
+def test_fast_dev_run_every_model(make_cfg, model: str, extra: list[str]) -> None:
+    metrics, objects = train.run(make_cfg("train", [f"model={model}", "debug=fdr", *TINY, *extra]))
+    monitor = "val/iou" if model == "unet" else "val/snr_db"
+    assert math.isfinite(metrics[monitor])
+    assert math.isfinite(metrics["test/loss"])
+    assert objects["trainer"].global_step == 1
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_fast_dev_run_every_preset(make_cfg, preset: str) -> None:
+    metrics, _ = train.run(make_cfg("train", ["model=cnn", "debug=fdr", f"data.aug={preset}", *TINY]))
+    assert math.isfinite(metrics["val/snr_db"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("model", ["cnn_regression", "autoencoder"])
+def test_fast_dev_run_every_model_and_preset(make_cfg, model: str, preset: str) -> None:
+    metrics, _ = train.run(make_cfg("train", [f"model={model}", "debug=fdr", f"data.aug={preset}", *TINY]))
+    assert math.isfinite(metrics["val/snr_db"])
+
+
+def test_resume_continues_the_epoch_count(make_cfg, tmp_path) -> None:
+    common = [
+        "model=cnn",
+        "data.aug=clean",
+        *TINY,
+        "trainer.limit_train_batches=1",
+        "trainer.limit_val_batches=1",
+        "test=false",
+        "callbacks.rich_progress_bar=null",
+    ]
+    metrics, objects = train.run(make_cfg("train", [*common, "trainer.max_epochs=1"]))
+    last = objects["output_dir"] / "checkpoints" / "last.ckpt"
+    assert last.is_file()
+    summary = json.loads((objects["output_dir"] / "metrics.json").read_text())
+    assert summary["snr_db"] == pytest.approx(metrics["val/snr_db"])
+    _, resumed = train.run(make_cfg("train", [*common, "trainer.max_epochs=3", f"ckpt_path={last}"]))
+    trainer = resumed["trainer"]
+    assert trainer.current_epoch == 3 and trainer.global_step == 3  # epochs 1 and 2 added to the saved one
+
+
+def test_overfitting_drives_the_loss_down(make_cfg) -> None:
+    cfg = make_cfg(
+        "train",
+        [
+            "model=cnn",
+            "debug=overfit",
+            "data.aug=clean",
+            *TINY,
+            "trainer.max_epochs=25",
+            "test=false",
+            "callbacks.rich_progress_bar=null",
+            "data.crop.height_px=64",
+            "data.crop.width_px=256",
+        ],
+    )
+    _, objects = train.run(cfg)
+    import pandas as pd
+
+    (log_file,) = (objects["output_dir"] / "csv").rglob("metrics.csv")
+    losses = pd.read_csv(log_file)["train/loss_epoch"].dropna().to_numpy()
+    assert len(losses) == 25 and losses[-1] < 0.5 * losses[0], losses
