@@ -19,7 +19,7 @@ from ecgdl.signals.synthetic import generate_ecg
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(Path(__file__).parent))
-    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--width", type=int, default=480)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     out = Path(args.out)
