@@ -17,7 +17,7 @@ from ecgdl.constants import DEFAULT_DURATION_S, KAGGLE_FS_HZ
 from ecgdl.data.pages import PageFactory
 from ecgdl.data.targets import CropSpec, crop_windows, cut_crop, page_target, rectify_to_clean
 
-TARGETS = ("page", "crops", "clean")
+TARGETS = ("page", "crops", "clean", "raw")
 #: Longest signal a page item carries (10 s at the highest Kaggle rate); shorter ones are NaN-padded.
 MAX_SAMPLES = int(DEFAULT_DURATION_S * max(KAGGLE_FS_HZ))
 
@@ -67,6 +67,9 @@ class PageDataset(Dataset):
             "n_samples": n,
             "signal_mv": torch.from_numpy(signal),
         }
+        if self.target == "raw":  # the full-resolution page as it is (for training-free digitizers)
+            item["image"] = image
+            return item
         if self.target == "page":
             t = page_target(image, truth, self.page_size_hw)
             item.update(image=_to_chw(t["image"]), mask=torch.from_numpy(t["mask"] > 0)[None].float())
@@ -93,22 +96,27 @@ class PageDataset(Dataset):
 
 
 def collate_pages(items: list[dict]) -> dict:
-    """Stack page-level fields; crops from all pages are concatenated, with ``page`` saying which page each is."""
+    """Stack page-level fields; crops from all pages are concatenated, with ``page`` saying which page each is.
+    Raw pages (target ``raw``) differ in size and stay a list of H x W x 3 uint8 arrays."""
     out: dict = {}
+    if isinstance(items[0]["image"], np.ndarray):
+        out["image"] = [it["image"] for it in items]
+        items = [{k: v for k, v in it.items() if k != "image"} for it in items]
+    crops = "image" in items[0] and items[0]["image"].dim() == 4
     for key in items[0]:
         values = [it[key] for it in items]
-        if (
-            key in ("image", "trace_y", "px_per_mv", "baseline_y", "lead_index", "t0_s", "s_per_col", "clean")
-            and items[0]["image"].dim() == 4
-        ):
+        if crops and key in _PER_CROP:
             out[key] = torch.cat(values)
         elif isinstance(values[0], torch.Tensor):
             out[key] = torch.stack(values)
         else:
             out[key] = torch.tensor(values)
-    if items[0]["image"].dim() == 4:
+    if crops:
         out["page"] = torch.cat([torch.full((it["image"].shape[0],), k) for k, it in enumerate(items)])
     return out
+
+
+_PER_CROP = ("image", "trace_y", "px_per_mv", "baseline_y", "lead_index", "t0_s", "s_per_col", "clean")
 
 
 class EpochSampler(Sampler[int]):

@@ -520,3 +520,19 @@ def align_prediction(
         aligned[overlap] = p_seg[src[overlap]] - offsets[0]
         out[rows, col] = aligned
     return out[:, 0] if squeeze else out
+
+
+def fill_undefined(pred_mv: np.ndarray, truth_mv: np.ndarray) -> tuple[np.ndarray, int]:
+    """Where the truth is defined but the prediction is not finite, interpolate the lead in time (0 when the
+    lead has no finite value at all), as a submission must; returns (filled copy, number of values filled)."""
+    out = np.array(pred_mv, dtype=np.float64, copy=True)
+    filled = 0
+    idx = np.arange(len(out))
+    for k in range(out.shape[1]):
+        need = np.isfinite(truth_mv[:, k]) & ~np.isfinite(out[:, k])
+        if not need.any():
+            continue
+        have = np.isfinite(out[:, k])
+        out[need, k] = np.interp(idx[need], idx[have], out[have, k]) if have.any() else 0.0
+        filled += int(need.sum())
+    return out, filled

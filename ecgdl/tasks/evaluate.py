@@ -26,25 +26,10 @@ from tqdm.auto import tqdm
 from ecgdl.constants import LEADS
 from ecgdl.metrics.kaggle import score_folder
 from ecgdl.metrics.signal import dtw_distance, pearson_r, rpeak_metrics
-from ecgdl.metrics.snr import snr_kaggle
+from ecgdl.metrics.snr import fill_undefined, snr_kaggle
 from ecgdl.signals.record import EcgRecord
 from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
 from ecgdl.tasks.predict import build_digitizer
-
-
-def fill_gaps(pred_mv: np.ndarray, truth_mv: np.ndarray) -> tuple[np.ndarray, int]:
-    """Where the truth is defined but the prediction is NaN, interpolate the lead in time (0 if it has nothing)."""
-    out = pred_mv.copy()
-    filled = 0
-    for k in range(out.shape[1]):
-        need = np.isfinite(truth_mv[:, k]) & ~np.isfinite(out[:, k])
-        if not need.any():
-            continue
-        have = np.isfinite(out[:, k])
-        idx = np.arange(len(out))
-        out[need, k] = np.interp(idx[need], idx[have], out[have, k]) if have.any() else 0.0
-        filled += int(need.sum())
-    return out, filled
 
 
 def _per_type(frame: pd.DataFrame) -> dict[str, float]:
@@ -146,7 +131,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 raise ValueError(
                     f"prediction shape {pred.signal_mv.shape} != truth {item.truth.signal_mv.shape}"
                 )
-            sig, filled = fill_gaps(np.asarray(pred.signal_mv, np.float64), item.truth.signal_mv)
+            sig, filled = fill_undefined(np.asarray(pred.signal_mv, np.float64), item.truth.signal_mv)
             if not np.isfinite(sig[np.isfinite(item.truth.signal_mv)]).all():
                 raise ValueError("prediction has inf values")
             row.update(status="ok", n_filled=filled, layout=(pred.meta or {}).get("layout"))

@@ -17,6 +17,7 @@ import torch
 from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
+from ecgdl.models.wrapper import DigitizerEvalModule
 from ecgdl.tasks.common import hydra_choice, log, resolve_output_dir, write_metrics
 
 #: which DataModule target each model kind learns from (data.target=auto)
@@ -48,10 +49,12 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     log.info("output folder: %s", out_dir)
 
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data, _convert_="all")
-    model: L.LightningModule = hydra.utils.instantiate(cfg.model, _convert_="all")
-    kind = getattr(getattr(model, "hparams", {}), "get", lambda *_: None)("kind")
+    model = hydra.utils.instantiate(cfg.model, _convert_="all")
+    if not isinstance(model, L.LightningModule):
+        model = DigitizerEvalModule(model)  # a training-free digitizer: validated and tested only
     if getattr(datamodule, "target", None) == "auto":
-        datamodule.set_target(TARGET_FOR_KIND.get(kind, "crops"))
+        kind = getattr(model, "kind", None)
+        datamodule.set_target(getattr(model, "data_target", None) or TARGET_FOR_KIND.get(kind, "crops"))
     callbacks = _instantiate_dict(cfg.get("callbacks"))
     loggers: list[Logger] = _instantiate_dict(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

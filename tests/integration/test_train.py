@@ -49,6 +49,12 @@ def test_fast_dev_run_every_model_and_preset(make_cfg, model: str, preset: str) 
     assert math.isfinite(metrics["val/snr_db"])
 
 
+def test_training_free_digitizers_are_validated_in_the_same_loop(make_cfg) -> None:
+    metrics, objects = train.run(make_cfg("train", ["model=oracle", "debug=fdr", *TINY]))
+    assert metrics["val/snr_db"] == pytest.approx(60.0) and metrics["test/snr_db"] == pytest.approx(60.0)
+    assert objects["trainer"].global_step == 0  # nothing to train
+
+
 def test_resume_continues_the_epoch_count(make_cfg, tmp_path) -> None:
     common = [
         "model=cnn",
