@@ -28,15 +28,21 @@ import torch
 from torch import nn
 from torchmetrics.classification import BinaryF1Score, BinaryJaccardIndex
 
+from ecgdl.data.targets import CropSpec
+from ecgdl.digitizer import DigitizationError
 from ecgdl.metrics.torchmetrics import KaggleSNR
 from ecgdl.models.autoencoder import trace_from_clean
+from ecgdl.models.crop_digitizer import digitize_with_crops
 from ecgdl.models.decode import crops_to_signal, fill_nan_columns
 from ecgdl.models.losses import heatmap_loss, mask_loss, masked_mae, regression_loss
 from ecgdl.models.registry import KINDS
+from ecgdl.signals.record import EcgRecord
 
 __all__ = ["DigitizerModule", "load_net_weights"]
 
 _SPLITS = ("val", "test")
+#: trained weights that ship with the package (``weights=cnn`` or ``ckpt_path=cnn``)
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 
 def _metric_names(kind: str) -> set[str]:
@@ -68,6 +74,9 @@ class DigitizerModule(L.LightningModule):
         l1_weight: float = 0.1,
         dice_weight: float = 1.0,
         pos_weight: float | None = None,
+        crop: dict | None = None,
+        geometry: dict | None = None,
+        weights: str | None = None,
     ) -> None:
         super().__init__()
         if kind not in KINDS:
@@ -83,6 +92,12 @@ class DigitizerModule(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.monitor = monitor
+        self.crop_spec = CropSpec(**(crop or {}))
+        self.geometry_kwargs = dict(geometry or {})
+        self._geometry = None
+        self.weights_loaded = False
+        if weights is not None:
+            self.load_weights(weights)
         if kind == "page":
             self.iou = nn.ModuleDict({s: BinaryJaccardIndex() for s in _SPLITS})
             self.f1 = nn.ModuleDict({s: BinaryF1Score() for s in _SPLITS})
@@ -211,6 +226,53 @@ class DigitizerModule(L.LightningModule):
             return torch.cat(rows) if rows else torch.empty(0, x.shape[-1])
         finally:
             self.train(was_training)
+
+    # ------------------------------------------------------------------ the Digitizer protocol
+    def load_weights(self, ckpt_path: str | Path) -> DigitizerModule:
+        """Load network weights from a Lightning checkpoint or an exported file (``weights_only=True``)."""
+        load_net_weights(self.net, resolve_weights(ckpt_path))
+        self.weights_loaded = True
+        return self
+
+    def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int) -> EcgRecord:
+        """Image -> 12-lead record: classical page geometry, then this network on every lead crop."""
+        if self.kind == "page":
+            raise DigitizationError(
+                "page networks have no signal read-out yet; use a crop network (cnn, autoencoder)"
+            )
+        if self._geometry is None:
+            from ecgdl.classical import ClassicalDigitizer
+
+            self._geometry = ClassicalDigitizer(**self.geometry_kwargs)
+        return digitize_with_crops(
+            self.predict_crops, self._geometry, image_rgb, fs_hz, n_samples, self.crop_spec
+        )
+
+
+def resolve_weights(name_or_path: str | Path) -> Path:
+    """A checkpoint path, or the name of one shipped in ``ecgdl/assets`` (e.g. ``cnn``)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    shipped = ASSETS / f"{name_or_path}.pt"
+    if shipped.is_file():
+        return shipped
+    available = sorted(p.stem for p in ASSETS.glob("*.pt"))
+    raise FileNotFoundError(
+        f"{name_or_path}: no such checkpoint file, nor a shipped one (shipped: {available})"
+    )
+
+
+def export_weights(ckpt_path: str | Path, out_path: str | Path) -> Path:
+    """Strip a training checkpoint down to the network weights (what ships in ``ecgdl/assets``)."""
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    state = {k: v for k, v in ckpt.get("state_dict", ckpt).items() if k.startswith("net.")}
+    if not state:
+        raise ValueError(f"{ckpt_path}: no network weights (net.*) in this checkpoint")
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": state, "hyper_parameters": dict(ckpt.get("hyper_parameters", {}))}, out)
+    return out
 
 
 def load_net_weights(net: nn.Module, ckpt_path: str | Path, strict: bool = True) -> nn.Module:

@@ -24,7 +24,7 @@ from ecgdl.classical.io import load_image
 from ecgdl.data.inputs import InputImage, discover_inputs
 from ecgdl.signals.io import write_kaggle_signal_csv
 from ecgdl.signals.record import EcgRecord
-from ecgdl.tasks.common import log, report_failures, resolve_output_dir, write_metrics
+from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
 
 REPORT_COLUMNS = [
     "stem",
@@ -44,6 +44,9 @@ def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None):
     model = hydra.utils.instantiate(model_cfg, _convert_="all")
     if ckpt_path and hasattr(model, "load_weights"):
         model.load_weights(ckpt_path)
+    elif hasattr(model, "load_weights") and not getattr(model, "weights_loaded", False):
+        # a learned model without a checkpoint: the weights shipped under its name (e.g. ecgdl/assets/cnn.pt)
+        model.load_weights(hydra_choice("model") or "cnn")
     elif ckpt_path:
         raise ValueError(f"model {type(model).__name__} takes no checkpoint (ckpt_path={ckpt_path})")
     if not hasattr(model, "digitize"):

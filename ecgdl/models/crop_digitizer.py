@@ -1,0 +1,100 @@
+"""Learned crop networks as full digitizers: the classical stages find the page geometry (rectification, scale,
+layout, each lead's baseline and time window), a network reads the trace in every 2.5-s lead crop.
+
+Each crop is sampled straight from the input image through the composite map crop -> rectified page -> input
+(one resampling), with the same geometry as the training crops (:class:`ecgdl.data.targets.CropSpec`): 2.5 s
+wide, ``height_mm`` tall, the lead's zero-mV baseline at ``baseline_frac`` of the height.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from ecgdl.constants import LEADS
+from ecgdl.data.targets import CropSpec
+from ecgdl.digitizer import DigitizationError
+from ecgdl.models.decode import crops_to_signal
+from ecgdl.signals.record import EcgRecord
+
+
+def _crop_matrix(x0: float, y0: float, sx: float, sy: float) -> np.ndarray:
+    return np.array([[sx, 0.0, x0], [0.0, sy, y0], [0.0, 0.0, 1.0]])
+
+
+def cut_page_crops(
+    image_rgb: np.ndarray, meta: dict[str, Any], fs_hz: float, spec: CropSpec
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Crops (N, h, w, 3) uint8 for every 2.5-s window of every segment a classical digitizer found, with the
+    calibration crops_to_signal needs. ``meta`` is that digitizer's record.meta (segments, homography, gain)."""
+    segments = meta.get("segments") or []
+    if not segments:
+        raise DigitizationError("crops: the page geometry stage found no lead segments")
+    to_input = np.eye(3)
+    if meta.get("segments_frame") == "rectified":
+        to_input = np.linalg.inv(np.asarray(meta["homography"], np.float64))
+    gain = float(meta.get("gain_mm_per_mv") or 10.0)
+    crops, info = [], {k: [] for k in ("px_per_mv", "baseline_y", "lead_index", "t0_s", "s_per_col")}
+    for seg in segments:
+        n0, n1 = int(seg["start_sample"]), int(seg["end_sample"])
+        dur = (n1 - n0) / fs_hz
+        px_per_s, px_per_mv = float(seg["px_per_s"]), float(seg["px_per_mv"])
+        px_per_mm_y = px_per_mv / gain
+        sy = spec.height_mm * px_per_mm_y / spec.height_px
+        y0 = float(seg["baseline_y_px"]) - spec.baseline_frac * spec.height_px * sy
+        n_win = max(1, round(dur / spec.window_s))
+        for k in range(n_win):
+            t0 = k * spec.window_s
+            t1 = min(dur, (k + 1) * spec.window_s)
+            sx = (t1 - t0) * px_per_s / spec.width_px
+            m = to_input @ _crop_matrix(float(seg["x0_px"]) + t0 * px_per_s, y0, sx, sy)
+            crop = cv2.warpPerspective(
+                image_rgb,
+                m,
+                (spec.width_px, spec.height_px),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            crops.append(crop)
+            info["px_per_mv"].append(px_per_mv / sy)
+            info["baseline_y"].append(spec.baseline_frac * spec.height_px)
+            info["lead_index"].append(LEADS.index(seg["lead"]))
+            info["t0_s"].append(n0 / fs_hz + t0)
+            info["s_per_col"].append(sx / px_per_s)
+    return np.stack(crops), {k: np.asarray(v) for k, v in info.items()}
+
+
+def digitize_with_crops(
+    predict_rows, geometry, image_rgb: np.ndarray, fs_hz: float, n_samples: int, spec: CropSpec
+) -> EcgRecord:
+    """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
+
+    ``predict_rows(images (N, 3, h, w) float in [0, 1]) -> (N, w)`` trace rows in crop pixels.
+    """
+    base = geometry.digitize(image_rgb, fs_hz, n_samples)
+    crops, info = cut_page_crops(image_rgb, base.meta, fs_hz, spec)
+    x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0)
+    rows = predict_rows(x)
+    rows = rows.detach().cpu().numpy() if isinstance(rows, torch.Tensor) else np.asarray(rows)
+    signal = crops_to_signal(
+        rows,
+        info["px_per_mv"],
+        info["baseline_y"],
+        info["lead_index"],
+        info["t0_s"],
+        info["s_per_col"],
+        np.zeros(len(rows), np.int64),
+        np.array([fs_hz]),
+        np.array([n_samples]),
+        max_n=n_samples,
+    )[0]
+    meta = {
+        **base.meta,
+        "digitizer": "crops",
+        "geometry": base.meta.get("digitizer", "classical"),
+        "n_crops": len(rows),
+    }
+    return EcgRecord(signal, fs_hz, base.record_id, meta)
