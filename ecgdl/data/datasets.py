@@ -77,10 +77,11 @@ class PageDataset(Dataset):
         canon = rectify_to_clean(image, truth, clean)
         windows = crop_windows(clean, self.crop)
         if self.crops_per_page is not None and self.crops_per_page < len(windows):
-            rng = self.factory.rng_for(self.split, int(index))
+            rng = self.factory.rng_for(self.split, int(index), stream=2)
             keep = np.sort(rng.choice(len(windows), self.crops_per_page, replace=False))
             windows = [windows[k] for k in keep]
-        crops = [cut_crop(canon, clean, i, t0, t1, self.crop) for i, t0, t1 in windows]
+        jitter = self.factory.rng_for(self.split, int(index), stream=1) if self.split == "train" else None
+        crops = [cut_crop(canon, clean, i, t0, t1, self.crop, jitter) for i, t0, t1 in windows]
         item.update(
             image=torch.stack([_to_chw(c["image"]) for c in crops]),
             trace_y=torch.from_numpy(np.stack([c["trace_y"] for c in crops])),

@@ -32,8 +32,9 @@ class PageFactory:
     aug: Degrader | None = None
     seed: int = 42
 
-    def rng_for(self, split: str, index: int) -> np.random.Generator:
-        return np.random.default_rng([int(self.seed), SPLIT_IDS[split], int(index)])
+    def rng_for(self, split: str, index: int, stream: int = 0) -> np.random.Generator:
+        """The generator of item ``index`` of ``split``; other ``stream`` numbers give independent ones."""
+        return np.random.default_rng([int(self.seed), SPLIT_IDS[split], int(index), int(stream)])
 
     def record(self, split: str, index: int, rng: np.random.Generator) -> EcgRecord:
         n = len(self.source)

@@ -26,6 +26,11 @@ class CropSpec:
     window_s: float = 2.5
     height_mm: float = 30.0
     baseline_frac: float = 0.5  # where the baseline sits, from the crop top
+    # training-time jitter of the crop window, so a network tolerates imperfect page geometry at inference:
+    # baseline shift (crop px), vertical and horizontal scale (relative), start-time shift (columns)
+    jitter_y_px: float = 0.0
+    jitter_scale: float = 0.0
+    jitter_x_cols: float = 0.0
 
 
 def rectify_to_clean(image: np.ndarray, truth: RenderTruth, clean: RenderTruth) -> np.ndarray:
@@ -67,15 +72,31 @@ def crop_windows(truth: RenderTruth, spec: CropSpec) -> list[tuple[int, float, f
 
 
 def cut_crop(
-    image: np.ndarray, truth: RenderTruth, panel_index: int, t0_s: float, t1_s: float, spec: CropSpec
+    image: np.ndarray,
+    truth: RenderTruth,
+    panel_index: int,
+    t0_s: float,
+    t1_s: float,
+    spec: CropSpec,
+    rng: np.random.Generator | None = None,
 ) -> dict[str, np.ndarray | float | str]:
     """One crop (canonical frame): image (h, w, 3) uint8, per-column trace y (w,) in crop px (NaN where none),
-    clean trace image (h, w) uint8, and the crop's calibration (px per mV, baseline y, seconds per column)."""
+    clean trace image (h, w) uint8, and the crop's calibration (px per mV, baseline y, seconds per column).
+    With ``rng``, the window is jittered as ``spec`` says (targets and calibration follow exactly)."""
     p = truth.panels[panel_index]
     x0 = p.points_xy[0, 0] + t0_s * truth.px_per_s
     sx = (t1_s - t0_s) * truth.px_per_s / spec.width_px  # page px per crop column
     sy = spec.height_mm * truth.px_per_mm / spec.height_px
     y0 = p.baseline_y_px - spec.baseline_frac * spec.height_px * sy
+    if rng is not None:
+        sx *= 1 + rng.uniform(-spec.jitter_scale, spec.jitter_scale)
+        sy *= 1 + rng.uniform(-spec.jitter_scale, spec.jitter_scale)
+        y0 = (
+            p.baseline_y_px
+            - spec.baseline_frac * spec.height_px * sy
+            + rng.uniform(-1, 1) * spec.jitter_y_px * sy
+        )
+        x0 += rng.uniform(-1, 1) * spec.jitter_x_cols * sx
     # crop pixel (u, v) centre samples page point (x0 + u*sx, y0 + v*sy): pixel-exact affine map
     m = np.array([[sx, 0, x0], [0, sy, y0]], np.float64)
     crop = (
@@ -111,10 +132,10 @@ def cut_crop(
         "trace_y": y_crop.astype(np.float32),
         "clean": clean,
         "px_per_mv": truth.px_per_mv / sy,
-        "baseline_y": spec.baseline_frac * spec.height_px,
+        "baseline_y": (p.baseline_y_px - y0) / sy,
         "lead": p.lead,
         "lead_index": LEADS.index(p.lead),
-        "t0_s": p.start_sample / truth.fs_hz + t0_s,
+        "t0_s": p.start_sample / truth.fs_hz + (x0 - p.points_xy[0, 0]) / truth.px_per_s,
         "s_per_col": sx / truth.px_per_s,
     }
 

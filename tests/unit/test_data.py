@@ -62,9 +62,14 @@ def test_crop_trace_targets_lie_on_the_dark_stroke(index: int) -> None:
     assert np.mean(hits) > 0.97, hits
 
 
-def test_crops_decode_back_to_the_plotted_signal() -> None:
-    ds = PageDataset(_factory(), "val", 2, target="crops", crop=CropSpec(128, 512))
+@pytest.mark.parametrize("split", ["val", "train"])
+def test_crops_decode_back_to_the_plotted_signal(split: str) -> None:
+    # the training split jitters the crop windows; targets and calibration must follow exactly
+    spec = CropSpec(128, 512, jitter_y_px=8, jitter_scale=0.08, jitter_x_cols=20)
+    ds = PageDataset(_factory(), split, 2, target="crops", crop=spec)
     item = ds[0]
+    if split == "train":
+        assert len(set(item["baseline_y"].tolist())) > 1  # jittered
     sig = item["signal_mv"].numpy()
     fs = item["fs_hz"]
     for k in range(item["image"].shape[0]):
