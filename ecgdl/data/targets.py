@@ -19,13 +19,13 @@ from ecgdl.render.truth import RenderTruth, _draw_polyline
 
 @dataclass(frozen=True)
 class CropSpec:
-    """Crops are ``window_s`` seconds wide and ``height_mm`` tall around a row's zero-mV baseline."""
+    """Crops are ``window_s`` seconds wide and ``height_mm`` tall, a row's zero-mV baseline at ``baseline_frac``."""
 
     height_px: int = 128
     width_px: int = 512
     window_s: float = 2.5
-    height_mm: float = 30.0
-    baseline_frac: float = 0.5  # where the baseline sits, from the crop top
+    height_mm: float = 40.0  # +2.2 / -1.8 mV at 10 mm/mV: tall R waves stay inside
+    baseline_frac: float = 0.55  # where the baseline sits, from the crop top
     # training-time jitter of the crop window, so a network tolerates imperfect page geometry at inference:
     # baseline shift (crop px), vertical and horizontal scale (relative), start-time shift (columns)
     jitter_y_px: float = 0.0

@@ -230,7 +230,13 @@ class DigitizerModule(L.LightningModule):
     # ------------------------------------------------------------------ the Digitizer protocol
     def load_weights(self, ckpt_path: str | Path) -> DigitizerModule:
         """Load network weights from a Lightning checkpoint or an exported file (``weights_only=True``)."""
-        load_net_weights(self.net, resolve_weights(ckpt_path))
+        path = resolve_weights(ckpt_path)
+        load_net_weights(self.net, path)
+        # read crops the way the network was trained to see them
+        trained = torch.load(path, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+        if trained.get("crop"):
+            fields = CropSpec.__dataclass_fields__
+            self.crop_spec = CropSpec(**{k: v for k, v in trained["crop"].items() if k in fields})
         self.weights_loaded = True
         return self
 

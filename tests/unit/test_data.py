@@ -42,7 +42,7 @@ def test_items_depend_only_on_seed_split_and_index() -> None:
 
 @pytest.mark.parametrize("index", range(4))
 def test_crop_trace_targets_lie_on_the_dark_stroke(index: int) -> None:
-    ds = PageDataset(_factory(), "val", 4, target="clean", crop=CropSpec(96, 384))
+    ds = PageDataset(_factory(), "val", 4, target="clean", crop=CropSpec(96, 384, height_mm=25.0))
     item = ds[index]
     img = item["image"].numpy().max(axis=1)  # (N, h, w): darkest channel is the trace
     ty = item["trace_y"].numpy()
