@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ecgdl.classical.io import load_image
 from ecgdl.data.inputs import InputImage, discover_inputs
+from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.signals.io import write_kaggle_signal_csv
 from ecgdl.signals.record import EcgRecord
 from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
@@ -82,7 +83,11 @@ def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) 
             over = overlay_prediction(image, EcgRecord(sig, item.fs_hz), segments)
             cv2.imwrite(str(out_dir / f"{item.stem}-overlay.png"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
     meta = record.meta or {}
+    # no truth here: how well the limb leads obey Einthoven / Goldberger is the consistency check we have
+    consistency = einthoven_consistency_db(sig, item.fs_hz)
     return {
+        "einthoven_db": round(consistency.einthoven_db, 3),
+        "goldberger_db": round(consistency.goldberger_db, 3),
         "status": "ok",
         "seconds": round(time.perf_counter() - t0, 3),
         "layout": meta.get("layout"),
@@ -118,13 +123,17 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             row.update(status="failed", seconds=round(time.perf_counter() - t0, 3), error=message)
             failures.append((str(item.path), message))
         rows[item.stem] = row
-    pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS).to_csv(report_path, index=False)
+    pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS).to_csv(report_path, index=False)  # every image
     report_failures(failures, "images")
     if n_skipped:
         log.info(
             "%d images already had outputs in %s: kept (overwrite=true to redo them)", n_skipped, out_dir
         )
+    table = pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS)
+    ok = table[table["status"] == "ok"]
     metrics = {
+        "einthoven_db_median": float(ok["einthoven_db"].median()) if len(ok) else None,
+        "goldberger_db_median": float(ok["goldberger_db"].median()) if len(ok) else None,
         "n_images": len(items),
         "n_predicted": n_done,
         "n_skipped": n_skipped,
