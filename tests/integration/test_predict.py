@@ -1,0 +1,87 @@
+"""predict.py: one CSV per image in Kaggle semantics, report.csv, bad files reported, nothing overwritten."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgdl.constants import LEADS
+from ecgdl.tasks import predict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def small_kaggle_root(shared_data, tmp_path) -> Path:
+    """Two dev records (Kaggle layout) plus a corrupt image in a scratch copy."""
+    src = shared_data / "dev_eik_clean"
+    dst = tmp_path / "in"
+    (dst / "train").mkdir(parents=True)
+    ids = ["841", "1612"]
+    for rid in ids:
+        shutil.copytree(src / "train" / rid, dst / "train" / rid)
+    (dst / "train" / "999").mkdir()
+    (dst / "train" / "999" / "999-0001.png").write_bytes(b"not a png")
+    index = pd.read_csv(src / "train.csv", dtype={"id": str})
+    extra = pd.DataFrame({"id": ["999"], "fs": [500], "sig_len": [5000]})
+    pd.concat([index[index["id"].isin(ids)], extra]).to_csv(dst / "train.csv", index=False)
+    return dst
+
+
+def test_predict_classical_on_a_kaggle_root(make_cfg, small_kaggle_root, tmp_path) -> None:
+    out = tmp_path / "out"
+    cfg = make_cfg(
+        "predict", ["model=classical", f"input={small_kaggle_root}", f"output_dir={out}", "save_overlay=true"]
+    )
+    metrics = predict.run(cfg)
+    assert metrics["n_images"] == 3 and metrics["n_predicted"] == 2 and metrics["n_failed"] == 1
+    report = pd.read_csv(out / "report.csv", dtype={"stem": str})
+    bad = report.set_index("stem").loc["999-0001"]
+    assert bad["status"] == "failed" and "999-0001.png" in bad["error"]
+    for stem in ("841-0001", "1612-0001"):
+        frame = pd.read_csv(out / f"{stem}.csv")
+        assert list(frame.columns) == list(LEADS) and len(frame) == 5000
+        values = frame.to_numpy()
+        assert np.isfinite(values[:, 1]).all()  # lead II: the 10-s rhythm strip
+        assert (
+            np.isnan(values[1250:, 0]).all() and np.isfinite(values[:1250, 0]).mean() > 0.95
+        )  # lead I: 0-2.5 s
+        assert (out / f"{stem}-overlay.png").is_file()
+    ok = report[report["status"] == "ok"]
+    assert ok["layout"].eq("3x4+II").all() and (ok["px_per_mm"].sub(7.874).abs() < 0.1).all()
+    # a second run keeps every existing output (nothing overwritten) unless overwrite=true
+    before = (out / "841-0001.csv").stat().st_mtime_ns
+    again = predict.run(
+        make_cfg("predict", ["model=classical", f"input={small_kaggle_root}", f"output_dir={out}"])
+    )
+    assert again["n_skipped"] == 2 and (out / "841-0001.csv").stat().st_mtime_ns == before
+
+
+def test_predict_cli_exit_code_says_whether_any_failed(small_kaggle_root, tmp_path) -> None:
+    bad_only = tmp_path / "bad.png"
+    bad_only.write_bytes(b"\x89PNG broken")
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "predict.py",
+            "model=classical",
+            f"input={bad_only}",
+            f"output_dir={tmp_path / 'o'}",
+            f"paths.log_dir={tmp_path}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1
+    assert "bad.png" in (tmp_path / "o" / "report.csv").read_text()
