@@ -96,6 +96,7 @@ class DigitizerModule(L.LightningModule):
         self.geometry_kwargs = dict(geometry or {})
         self._geometry = None
         self.weights_loaded = False
+        self.example: dict | None = None
         if weights is not None:
             self.load_weights(weights)
         if kind == "page":
@@ -165,9 +166,19 @@ class DigitizerModule(L.LightningModule):
         # Samples no crop covered count as 0 mV (the metric rejects NaN where the truth is defined).
         preds = torch.from_numpy(np.nan_to_num(signal, nan=0.0)).to(batch["signal_mv"].device)
         self.snr[split].update(preds, batch["signal_mv"], batch["fs_hz"])
+        if split == "val" and self.example is None:  # one page per epoch for the overlay logger
+            n0 = int(batch["n_samples"][0])
+            self.example = {
+                "truth_mv": batch["signal_mv"][0, :n0].detach().cpu().numpy().astype(np.float64),
+                "pred_mv": signal[0, :n0],
+                "fs_hz": float(batch["fs_hz"][0]),
+            }
         pages = len(batch["signal_mv"])
         self.log(f"{split}/snr_db", self.snr[split], on_epoch=True, batch_size=pages, prog_bar=split == "val")
         return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self.example = None
 
     def validation_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         return self._eval_step(batch, "val")
