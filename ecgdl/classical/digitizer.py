@@ -1,0 +1,656 @@
+"""``ClassicalDigitizer``: the training-free pipeline, image -> 12-lead record, one stage per module.
+
+1. :mod:`~ecgdl.classical.io` -- any image to H x W x 3 uint8 RGB (large pages are downscaled).
+2. :mod:`~ecgdl.classical.geometry` -- deskew / perspective-correct so grid lines are axis-aligned.
+3. :mod:`~ecgdl.classical.calibration` -- px/mm along x and y from the grid's periodicity.
+4. :mod:`~ecgdl.classical.gridremoval` -- trace ink without grid, by colour and line removal.
+5. :mod:`~ecgdl.classical.layout` -- rows of trace, layout (3x4+II, 3x4+3, 6x2, 12x1, 3x4), lead segments.
+6. :mod:`~ecgdl.classical.trace` -- per-column sub-pixel trace of each row (dynamic programming over ink runs).
+7. :mod:`~ecgdl.classical.pulse` -- calibration pulses: gain (mm/mV) and paper speed; pulses are cut off.
+8. :mod:`~ecgdl.classical.resample` -- mV at the requested rate, NaN where a lead is not printed.
+
+Scales: with a grid, px/s = px/mm (x) * speed and px/mV = px/mm (y) * gain, speed and gain from the pulse when
+there is one, else the defaults (25 mm/s, 10 mm/mV). Without a grid, the pulse gives px/mV and px/s directly;
+without either, the rows are taken to span the whole recording at the default speed and gain.
+
+``record.meta`` gets ``layout``, ``px_per_mm``, ``gain_mm_per_mv``, ``speed_mm_per_s``, ``segments`` (one dict per
+lead segment: lead, start_sample, end_sample, x0_px, baseline_y_px, px_per_s, px_per_mv, in *input image* pixels
+when the page was not warped, else in the rectified frame, see ``segments_frame`` and ``homography``) and more.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ecgdl.classical.calibration import GridCalibration, calibrate_from_layout, estimate_grid
+from ecgdl.classical.geometry import Rectification, estimate_rectification, warp_image
+from ecgdl.classical.gridremoval import (
+    InkMap,
+    extract_ink,
+    remove_separator_bars,
+    remove_small_components,
+    text_like_components,
+)
+from ecgdl.classical.io import ImageLoadError, to_rgb_uint8
+from ecgdl.classical.layout import (
+    LeadSegment,
+    RowBand,
+    build_segments,
+    choose_layout,
+    find_rows,
+    isoelectric_level,
+    stroke_end,
+)
+from ecgdl.classical.pulse import Pulse, detect_pulse, gain_from_pulse, refine_pulse_edges, speed_from_pulse
+from ecgdl.classical.resample import SegmentSignal, assemble_record
+from ecgdl.classical.trace import RowTrace, column_runs, extract_row_trace, stroke_width
+from ecgdl.constants import LEADS, STANDARD_GAIN_MM_PER_MV, STANDARD_SPEED_MM_PER_S
+from ecgdl.digitizer import DigitizationError
+from ecgdl.render.layouts import LAYOUTS
+from ecgdl.signals.record import EcgRecord
+
+__all__ = ["ClassicalDigitizer"]
+
+
+class ClassicalDigitizer:
+    """Training-free digitizer (see module docstring). Every parameter is a plain keyword with a default.
+
+    Args:
+        layout: force a layout (``3x4+II``, ``3x4+3``, ``3x4``, ``6x2``, ``12x1``); None detects it.
+        speed_mm_per_s / gain_mm_per_mv: force paper speed / gain; None reads them from a calibration pulse and
+            falls back to ``default_speed_mm_per_s`` / ``default_gain_mm_per_mv``.
+        max_side_px: larger pages are downscaled to this longest side first (speed; 0 disables).
+        rectify: deskew and correct perspective; ``perspective`` allows a homography beyond a rotation.
+        max_angle_deg / min_angle_deg: largest rotation searched / smallest one corrected.
+        detect_pulses: look for 1 mV calibration pulses (``pulse_mv`` by ``pulse_s``) at row ends.
+        min_px_per_mm / max_px_per_mm: plausible grid scales.
+        jump_cost / baseline_pull / gap_cost / foreign_cost: trace-tracking costs (see
+            :func:`ecgdl.classical.trace.extract_row_trace`).
+        text_cost: extra tracking cost per column on small, character-sized ink components (labels).
+        tip_correction: keep the amplitude of sharp peaks (use a tall run's extreme end at a local tip).
+        mask_separators: blank the lead-separator bars at column starts before resampling.
+        max_missing_leads: a lead that could not be traced is rebuilt from the simultaneously printed limb leads
+            (Einthoven / Goldberger) when possible, else set to 0 mV over its window; more missing leads than
+            this raise :class:`DigitizationError`.
+        debug_dir: if set, one PNG per stage is written there (``<record_id>_<stage>.png``).
+    """
+
+    def __init__(
+        self,
+        *,
+        layout: str | None = None,
+        speed_mm_per_s: float | None = None,
+        gain_mm_per_mv: float | None = None,
+        default_speed_mm_per_s: float = STANDARD_SPEED_MM_PER_S,
+        default_gain_mm_per_mv: float = STANDARD_GAIN_MM_PER_MV,
+        max_side_px: int = 2200,
+        rectify: bool = True,
+        perspective: bool = True,
+        max_angle_deg: float = 20.0,
+        min_angle_deg: float = 0.05,
+        detect_pulses: bool = True,
+        pulse_mv: float = 1.0,
+        pulse_s: float = 0.2,
+        min_px_per_mm: float = 1.5,
+        max_px_per_mm: float = 60.0,
+        jump_cost: float = 1.0,
+        baseline_pull: float = 0.02,
+        gap_cost: float = 6.0,
+        foreign_cost: float = 0.0,
+        text_cost: float = 4.0,
+        tip_correction: bool = True,
+        mask_separators: bool = True,
+        max_missing_leads: int = 3,
+        debug_dir: str | None = None,
+    ) -> None:
+        if layout is not None and layout not in LAYOUTS:
+            raise KeyError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
+        for name, v in (("speed_mm_per_s", speed_mm_per_s), ("gain_mm_per_mv", gain_mm_per_mv)):
+            if v is not None and v <= 0:
+                raise ValueError(f"{name} must be positive, got {v}")
+        self.layout = layout
+        self.speed_mm_per_s = speed_mm_per_s
+        self.gain_mm_per_mv = gain_mm_per_mv
+        self.default_speed_mm_per_s = float(default_speed_mm_per_s)
+        self.default_gain_mm_per_mv = float(default_gain_mm_per_mv)
+        self.max_side_px = int(max_side_px)
+        self.rectify = bool(rectify)
+        self.perspective = bool(perspective)
+        self.max_angle_deg = float(max_angle_deg)
+        self.min_angle_deg = float(min_angle_deg)
+        self.detect_pulses = bool(detect_pulses)
+        self.pulse_mv = float(pulse_mv)
+        self.pulse_s = float(pulse_s)
+        self.min_px_per_mm = float(min_px_per_mm)
+        self.max_px_per_mm = float(max_px_per_mm)
+        self.jump_cost = float(jump_cost)
+        self.baseline_pull = float(baseline_pull)
+        self.gap_cost = float(gap_cost)
+        self.foreign_cost = float(foreign_cost)
+        self.text_cost = float(text_cost)
+        self._text: np.ndarray | None = None
+        self._straight_cuts: dict[tuple[int, str], float] = {}
+        self._stroke: float | None = None
+        self.tip_correction = bool(tip_correction)
+        self.mask_separators = bool(mask_separators)
+        self.max_missing_leads = int(max_missing_leads)
+        self.debug_dir = debug_dir
+
+    # ------------------------------------------------------------------------------------------------ public
+    def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int, record_id: str = "") -> EcgRecord:
+        """Digitize one page (H x W x 3 uint8 RGB; other dtypes / channel counts are converted)."""
+        if not np.isfinite(fs_hz) or fs_hz <= 0:
+            raise ValueError(f"fs_hz must be positive, got {fs_hz}")
+        if int(n_samples) <= 0:
+            raise ValueError(f"n_samples must be positive, got {n_samples}")
+        n_samples = int(n_samples)
+        try:
+            image = to_rgb_uint8(image_rgb, name=f"image {record_id!r}" if record_id else "image")
+        except ImageLoadError as exc:
+            raise DigitizationError(f"io: {exc}") from exc
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        h0, w0 = image.shape[:2]
+        if min(h0, w0) < 32:
+            raise DigitizationError(f"io: image too small ({w0} x {h0} px)")
+        scale = 1.0
+        if self.max_side_px and max(h0, w0) > self.max_side_px:
+            scale = self.max_side_px / max(h0, w0)
+            image = cv2.resize(image, (round(w0 * scale), round(h0 * scale)), interpolation=cv2.INTER_AREA)
+        timings["load"] = time.perf_counter() - t
+        dbg = _Debug(self.debug_dir, record_id)
+
+        # 2. geometry
+        t = time.perf_counter()
+        if self.rectify:
+            rect = estimate_rectification(
+                image,
+                max_angle_deg=self.max_angle_deg,
+                min_angle_deg=self.min_angle_deg,
+                perspective=self.perspective,
+            )
+        else:
+            h, w = image.shape[:2]
+            rect = Rectification(np.eye(3), (w, h), 0.0, 0.0, method="off")
+        page = warp_image(image, rect)
+        timings["geometry"] = time.perf_counter() - t
+        dbg.save("1_rectified", page)
+
+        # 3. calibration
+        t = time.perf_counter()
+        cal = estimate_grid(page, min_px_per_mm=self.min_px_per_mm, max_px_per_mm=self.max_px_per_mm)
+        timings["calibration"] = time.perf_counter() - t
+
+        # 4. ink, 5. rows and layout (a faint trace gets a second try with a lower ink threshold)
+        t = time.perf_counter()
+        ppm = cal.px_per_mm
+        ink = self._ink(page, ppm, None)
+        rows = find_rows(ink.mask, ppm)
+        if len(rows) < 3:
+            faint = self._ink(page, ppm, max(0.1, 0.45 * ink.threshold))
+            rows_f = find_rows(faint.mask, ppm)
+            if len(rows_f) > len(rows):
+                ink, rows = faint, rows_f
+        timings["gridremoval"] = time.perf_counter() - t
+        dbg.save("2_ink", ((1.0 - ink.weight) * 255).astype(np.uint8))
+        t = time.perf_counter()
+        try:
+            layout_name, rows = choose_layout(rows, ink.mask, ppm, self.layout)
+        except ValueError as exc:
+            raise DigitizationError(f"layout: {exc}") from exc
+        timings["layout"] = time.perf_counter() - t
+
+        # 6. lead-separator bars; traces of the rows' ends -> calibration pulses; scales; rows trimmed
+        t = time.perf_counter()
+        bars: list = []
+        stroke = _stroke_estimate(ink)
+        self._stroke = stroke
+        if self.mask_separators:
+            ink, bars = remove_separator_bars(ink, stroke, ppm)
+        bands = _row_bands(rows, page.shape[0])
+        self._text = text_like_components(ink.mask, ppm) if self.text_cost > 0 else None
+        self._straight_cuts = {}
+        pulses = self._find_pulses(ink, rows, bands, cal) if self.detect_pulses else {}
+        scales = self._scales(cal, pulses, rows, n_samples / fs_hz)
+        for (i, side), cut in self._straight_cuts.items():
+            r = rows[i]
+            rows[i] = RowBand(
+                r.baseline_y_px,
+                cut if side == "start" else r.x_start_px,
+                cut if side == "end" else r.x_end_px,
+                r.strength,
+            )
+        rows = _align_rows(rows, cal.px_per_mm_x)
+        rows = [
+            self._trim_row(row, pulses.get(i, []), ink, bands[i], cal.px_per_mm_x, scales["px_per_s"], stroke)
+            for i, row in enumerate(rows)
+        ]
+        timings["pulse"] = time.perf_counter() - t
+
+        # 7. lead segments, each traced on its own (a lead boundary is a free jump)
+        t = time.perf_counter()
+        duration_s = n_samples / fs_hz
+        segs = build_segments(layout_name, rows, scales["px_per_s"], duration_s, page.shape[0])
+        traces = []
+        for seg in segs:
+            x0, x1 = _clear_of_bars(seg.x0_px, seg.x1_px - 1.0, bands[seg.row], bars, ppm)
+            traces.append(self._trace(ink, rows, bands, seg.row, x0, x1))
+        timings["trace"] = time.perf_counter() - t
+
+        # 8. resample -> record
+        t = time.perf_counter()
+        signals = self._segment_signals(segs, traces, pulses, scales)
+        sig, geometry = assemble_record(signals, fs_hz, n_samples)
+        timings["resample"] = time.perf_counter() - t
+        missing = [lead for j, lead in enumerate(LEADS) if not np.isfinite(sig[:, j]).any()]
+        if len(missing) > self.max_missing_leads:
+            raise DigitizationError(
+                f"resample: no trace for lead(s) {', '.join(missing)} (layout {layout_name})"
+            )
+        repaired = _repair_missing_leads(sig, segs, missing, fs_hz) if missing else []
+
+        frame = "input"
+        if not rect.identity:
+            frame = "rectified"
+        elif scale != 1.0:
+            for g in geometry:
+                for k in ("x0_px", "baseline_y_px", "px_per_s", "px_per_mv"):
+                    g[k] = g[k] / scale
+        meta: dict[str, Any] = {
+            "digitizer": "classical",
+            "layout": layout_name,
+            "px_per_mm": float(ppm / scale) if frame == "input" else float(ppm),
+            "px_per_mm_x": float(cal.px_per_mm_x),
+            "px_per_mm_y": float(cal.px_per_mm_y),
+            "grid_found": bool(cal.found),
+            "calibration": scales["method"],
+            "gain_mm_per_mv": float(scales["gain_mm_per_mv"]),
+            "speed_mm_per_s": float(scales["speed_mm_per_s"]),
+            "n_pulses": int(sum(len(v) for v in pulses.values())),
+            "rotation_deg": float(rect.angle_h_deg),
+            "perspective": bool(rect.perspective),
+            "segments_frame": frame,
+            "segments": geometry,
+            "missing_leads": missing,
+            "leads_from_einthoven": repaired,
+            "timings_s": timings,
+        }
+        if frame == "rectified":
+            S = np.diag([scale, scale, 1.0])
+            meta["homography"] = (rect.H @ S).tolist()  # input pixels -> rectified pixels
+        meta["separator_bars"] = len(bars)
+        if dbg.enabled:
+            dbg.save("3_layout", _draw_layout(page, rows, segs, [t for t in traces if t is not None]))
+        return EcgRecord(sig, fs_hz, record_id, meta)
+
+    def __call__(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int) -> EcgRecord:
+        return self.digitize(image_rgb, fs_hz, n_samples)
+
+    # ------------------------------------------------------------------------------------------------ stages
+    @staticmethod
+    def _ink(page: np.ndarray, ppm: float, threshold: float | None) -> InkMap:
+        """Trace ink with specks (dust, noise, grid-crossing remnants) under ~0.6 mm removed."""
+        ink = extract_ink(page, px_per_mm=ppm, threshold=threshold)
+        specks = ink.mask & ~remove_small_components(ink.mask, max(3, round(0.6 * ppm)))
+        if specks.any():
+            weight = ink.weight.copy()
+            weight[specks] = 0.0
+            ink = InkMap(weight, ink.mask & ~specks, ink.threshold, ink.grid_residual)
+        return ink
+
+    def _trace(
+        self, ink: InkMap, rows: list[RowBand], bands: list[tuple[int, int]], r: int, x0: float, x1: float
+    ) -> RowTrace | None:
+        """Trace row ``r`` between page columns ``x0`` and ``x1`` (None when there is nothing to trace)."""
+        others = tuple(row.baseline_y_px for j, row in enumerate(rows) if j != r)
+        try:
+            return extract_row_trace(
+                ink.mask,
+                ink.weight,
+                round(x0),
+                round(x1),
+                rows[r].baseline_y_px,
+                bands[r][0],
+                bands[r][1],
+                other_baselines=others,
+                jump_cost=self.jump_cost,
+                baseline_pull=self.baseline_pull,
+                gap_cost=self.gap_cost,
+                foreign_cost=self.foreign_cost,
+                flag=self._text,
+                flag_cost=self.text_cost,
+                stroke_px=self._stroke,
+                tip_correction=self.tip_correction,
+            )
+        except ValueError:
+            return None
+
+    def _find_pulses(
+        self, ink: InkMap, rows: list[RowBand], bands: list[tuple[int, int]], cal: GridCalibration
+    ) -> dict[int, list[Pulse]]:
+        """Calibration pulses at the start / end of each row (searched up to 16 mm beyond the row's ink)."""
+        ppm = cal.px_per_mm_x
+        reach = 45.0 * ppm  # long enough for the zero line to be the commonest level
+        ext = 16.0 * ppm  # a pulse may stand apart from the trace (beyond the row's extent)
+        width = ink.mask.shape[1]
+        out: dict[int, list[Pulse]] = {}
+        self._straight_cuts = {}
+        for i, row in enumerate(rows):
+            found = []
+            for side in ("start", "end"):
+                if side == "start":
+                    xa = max(0.0, row.x_start_px - ext)
+                    tr = self._trace(ink, rows, bands, i, xa, min(row.x_end_px, row.x_start_px + reach))
+                    search = (row.x_start_px - xa) / ppm + 22.0
+                else:
+                    xb = min(width - 1.0, row.x_end_px + ext)
+                    tr = self._trace(ink, rows, bands, i, max(row.x_start_px, row.x_end_px - reach), xb)
+                    search = (xb - row.x_end_px) / ppm + 22.0
+                if tr is None:
+                    continue
+                p = detect_pulse(
+                    tr.col_x,
+                    tr.col_y,
+                    cal.px_per_mm_x,
+                    cal.px_per_mm_y,
+                    top=tr.col_top,
+                    bottom=tr.col_bottom,
+                    stroke_px=tr.stroke_px,
+                    side=side,
+                    search_mm=search,
+                )
+                if p is not None:
+                    found.append(refine_pulse_edges(p, ink.weight, tr.stroke_px))
+                else:
+                    cut = _straight_lead(tr, row, side, ppm)
+                    if cut is not None:
+                        self._straight_cuts[(i, side)] = cut
+            if found:
+                out[i] = found
+        return out
+
+    def _scales(
+        self, cal: GridCalibration, pulses: dict[int, list[Pulse]], rows: list[RowBand], duration_s: float
+    ) -> dict[str, Any]:
+        all_p = [p for ps in pulses.values() for p in ps]
+        # Pulses agree with each other when real: use the median of the consistent ones.
+        if all_p:
+            hs = np.array([p.height_px for p in all_p])
+            ws = np.array([p.width_px for p in all_p])
+            keep = (np.abs(hs / np.median(hs) - 1) < 0.1) & (np.abs(ws / np.median(ws) - 1) < 0.2)
+            all_p = [p for p, k in zip(all_p, keep, strict=True) if k]
+        if cal.found:
+            if self.gain_mm_per_mv is not None:
+                gain = self.gain_mm_per_mv
+            else:
+                gains = [
+                    g for p in all_p if (g := gain_from_pulse(p, cal.px_per_mm_y, self.pulse_mv)) is not None
+                ]
+                gain = float(np.median(gains)) if gains else self.default_gain_mm_per_mv
+            if self.speed_mm_per_s is not None:
+                speed = self.speed_mm_per_s
+            else:
+                speeds = [
+                    v for p in all_p if (v := speed_from_pulse(p, cal.px_per_mm_x, self.pulse_s)) is not None
+                ]
+                speed = float(np.median(speeds)) if speeds else self.default_speed_mm_per_s
+            return {
+                "px_per_s": cal.px_per_mm_x * speed,
+                "px_per_mv": cal.px_per_mm_y * gain,
+                "gain_mm_per_mv": gain,
+                "speed_mm_per_s": speed,
+                "method": "grid+pulse" if all_p else "grid",
+            }
+        speed = self.speed_mm_per_s or self.default_speed_mm_per_s
+        gain = self.gain_mm_per_mv or self.default_gain_mm_per_mv
+        if all_p:
+            px_per_mv = float(np.median([p.height_px for p in all_p])) / self.pulse_mv
+            px_per_s = float(np.median([p.width_px for p in all_p])) / self.pulse_s
+            return {
+                "px_per_s": px_per_s,
+                "px_per_mv": px_per_mv,
+                "gain_mm_per_mv": gain,
+                "speed_mm_per_s": speed,
+                "method": "pulse",
+            }
+        width = float(np.median([r.width_px for r in rows]))
+        _, px_per_s, px_per_mv = calibrate_from_layout(width, duration_s, speed, gain)
+        return {
+            "px_per_s": px_per_s,
+            "px_per_mv": px_per_mv,
+            "gain_mm_per_mv": gain,
+            "speed_mm_per_s": speed,
+            "method": "layout",
+        }
+
+    def _trim_row(
+        self,
+        row: RowBand,
+        pulses: list[Pulse],
+        ink: InkMap,
+        band: tuple[int, int],
+        ppm: float,
+        px_per_s: float,
+        stroke_px: float,
+    ) -> RowBand:
+        """Where the signal of a row starts and ends (sub-pixel: the first sample sits at the stroke's centre).
+
+        After a start pulse the signal starts past a blank gap within 3 mm, else right at the pulse's falling
+        edge, taken as rising edge + the nominal pulse width when the measured width agrees; before an end pulse
+        likewise. Without a pulse, the ink's ends are moved inwards by half a stroke.
+        """
+        half = max(0.0, (stroke_px - 1.0) / 2.0)
+        x0, x1 = row.x_start_px + half, row.x_end_px - half
+        if not pulses:
+            e0 = stroke_end(ink.weight, band[0], band[1], round(row.x_start_px), stroke_px, "start")
+            e1 = stroke_end(ink.weight, band[0], band[1], round(row.x_end_px), stroke_px, "end")
+            x0 = e0 if e0 is not None and abs(e0 - x0) < stroke_px else x0
+            x1 = e1 if e1 is not None and abs(e1 - x1) < stroke_px else x1
+        cols = ink.mask[band[0] : band[1]].any(axis=0)
+        reach = round(3.0 * ppm)
+        nominal = self.pulse_s * px_per_s
+        for p in pulses:
+            width_ok = abs(p.width_px / nominal - 1.0) < 0.15
+            if p.side == "start":
+                fall = p.x_rise_px + nominal if width_ok else p.x_fall_px
+                a = int(np.ceil(p.x_fall_px + stroke_px / 2.0)) + 1
+                seg = cols[a : a + reach]
+                start = fall
+                if (~seg).any():
+                    after = np.flatnonzero(seg[np.argmax(~seg) :])
+                    if after.size:
+                        start = float(a + np.argmax(~seg) + after[0]) + half
+                x0 = max(row.x_start_px, start)
+            else:
+                rise = p.x_fall_px - nominal if width_ok else p.x_rise_px
+                b = int(np.floor(p.x_rise_px - stroke_px / 2.0)) - 1
+                seg = cols[max(0, b - reach + 1) : b + 1][::-1]
+                end = rise
+                if (~seg).any():
+                    before = np.flatnonzero(seg[np.argmax(~seg) :])
+                    if before.size:
+                        end = float(b - np.argmax(~seg) - before[0]) - half
+                x1 = min(row.x_end_px, end)
+        return RowBand(row.baseline_y_px, float(x0), float(x1), row.strength)
+
+    def _segment_signals(
+        self,
+        segs: list[LeadSegment],
+        traces: list[RowTrace | None],
+        pulses: dict[int, list[Pulse]],
+        scales: dict[str, Any],
+    ) -> list[SegmentSignal]:
+        out = []
+        for seg, tr in zip(segs, traces, strict=True):
+            if tr is None or tr.x.size < 2:
+                continue
+            starts = [p for p in pulses.get(seg.row, []) if p.side == "start"]
+            base = starts[0].foot_y_px if starts and seg.col == 0 else isoelectric_level(tr.y)
+            out.append(
+                SegmentSignal(
+                    seg.lead,
+                    seg.t0_s,
+                    seg.duration_s,
+                    seg.x0_px,
+                    float(base),
+                    float(scales["px_per_s"]),
+                    float(scales["px_per_mv"]),
+                    tr.x,
+                    tr.y,
+                )
+            )
+        return out
+
+
+#: Limb-lead identities (exact for simultaneous samples): lead -> ((coefficient, lead), ...).
+_LIMB_IDENTITIES: dict[str, tuple[tuple[tuple[float, str], ...], ...]] = {
+    "I": (((1.0, "II"), (-1.0, "III")), ((1.0, "aVL"), (0.5, "II"))),
+    "II": (((1.0, "I"), (1.0, "III")), ((-2.0, "aVR"), (-1.0, "I"))),
+    "III": (((1.0, "II"), (-1.0, "I")),),
+    "aVR": (((-1.0, "aVL"), (-1.0, "aVF")), ((-0.5, "I"), (-0.5, "II"))),
+    "aVL": (((-1.0, "aVR"), (-1.0, "aVF")), ((1.0, "I"), (-0.5, "II"))),
+    "aVF": (((-1.0, "aVR"), (-1.0, "aVL")), ((1.0, "II"), (-0.5, "I"))),
+}
+
+
+def _repair_missing_leads(
+    sig: np.ndarray, segs: list[LeadSegment], missing: list[str], fs_hz: float
+) -> list[str]:
+    """Fill leads that could not be traced, in place, over the windows where the layout prints them: from the
+    limb-lead identities wherever the other leads are known at the same samples, else with 0 mV. Returns the
+    leads (partly) rebuilt from identities."""
+    from ecgdl.classical.resample import sample_range
+
+    n = sig.shape[0]
+    rebuilt = []
+    for lead in missing:
+        j = LEADS.index(lead)
+        for s0, s1 in (sample_range(s.t0_s, s.duration_s, fs_hz, n) for s in segs if s.lead == lead):
+            todo = np.isnan(sig[s0:s1, j])
+            for terms in _LIMB_IDENTITIES.get(lead, ()):
+                parts = np.stack([sig[s0:s1, LEADS.index(name)] for _, name in terms])
+                ok = todo & np.isfinite(parts).all(axis=0)
+                if ok.any():
+                    value = sum(c * p for (c, _), p in zip(terms, parts, strict=True))
+                    sig[s0:s1, j][ok] = value[ok]
+                    todo &= ~ok
+                    rebuilt.append(lead)
+            sig[s0:s1, j][todo] = 0.0
+    return sorted(set(rebuilt), key=LEADS.index)
+
+
+def _clear_of_bars(
+    x0: float, x1: float, band: tuple[int, int], bars: list[tuple[int, int, int, int]], ppm: float
+) -> tuple[float, float]:
+    """Start a segment after a separator bar lying within 2 mm of its start: the trace is hidden under the bar,
+    and starting the tracking right after it avoids locking onto the lead label next to it. (At the end, the
+    blanked bar is traced through: ink visible above or below it still counts.)"""
+    reach = 2.0 * ppm
+    for bx, by, bw, bh in bars:
+        if by + bh < band[0] or by > band[1]:
+            continue
+        if abs(bx - x0) <= reach or abs(bx + bw - 1 - x0) <= reach:
+            x0 = max(x0, bx + bw + 1.0)
+    return x0, x1
+
+
+def _straight_lead(tr: RowTrace, row: RowBand, side: str, ppm: float, min_mm: float = 12.0) -> float | None:
+    """Where a row's ink stops being a perfectly straight horizontal line (a grid line or rule running into the
+    trace), when such a lead-in (``side`` start) or lead-out (end) is longer than ``min_mm``; else None."""
+    inside = (tr.col_x >= row.x_start_px) & (tr.col_x <= row.x_end_px) & np.isfinite(tr.col_y)
+    x, y = tr.col_x[inside], tr.col_y[inside]
+    if x.size < 3:
+        return None
+    if side == "end":
+        x, y = x[::-1], y[::-1]
+    dev = np.flatnonzero(np.abs(y - y[0]) > 1.0)
+    if dev.size == 0:
+        return None
+    k = int(dev[0])
+    if abs(x[k] - x[0]) < min_mm * ppm:
+        return None
+    return float(x[max(0, k - 1)])
+
+
+def _align_rows(rows: list[RowBand], ppm: float, tol_mm: float = 1.5) -> list[RowBand]:
+    """Rows of a page start and end at the same x: a row whose ink reaches more than ``tol_mm`` beyond the others
+    (a grid-line remnant or a label touching it) is cut back to the median (needs at least three rows)."""
+    if len(rows) < 3:
+        return rows
+    x0 = float(np.median([r.x_start_px for r in rows]))
+    x1 = float(np.median([r.x_end_px for r in rows]))
+    tol = tol_mm * ppm
+    out = []
+    for r in rows:
+        a = x0 if abs(r.x_start_px - x0) > tol else r.x_start_px
+        b = x1 if abs(r.x_end_px - x1) > tol else r.x_end_px
+        out.append(RowBand(r.baseline_y_px, a, b, r.strength))
+    return out
+
+
+def _row_bands(rows: list[RowBand], height: int) -> list[tuple[int, int]]:
+    """Vertical search band of each row: up to 95 % of the way to the neighbouring rows' zero lines."""
+    baselines = [r.baseline_y_px for r in rows]
+    pitch = float(np.median(np.diff(baselines))) if len(rows) > 1 else height / 4.0
+    bands = []
+    for i, b in enumerate(baselines):
+        up = baselines[i - 1] if i > 0 else b - 1.5 * pitch
+        dn = baselines[i + 1] if i + 1 < len(rows) else b + 1.2 * pitch
+        bands.append((max(0, int(b - 0.95 * (b - up))), min(height, int(np.ceil(b + 0.95 * (dn - b))))))
+    return bands
+
+
+def _stroke_estimate(ink: InkMap) -> float:
+    """Trace stroke thickness (px) from a sample of the page's columns (see :func:`stroke_width`)."""
+    step = max(1, ink.mask.shape[1] // 300)
+    return stroke_width(column_runs(ink.mask[:, ::step], ink.weight[:, ::step]))
+
+
+class _Debug:
+    def __init__(self, directory: str | None, record_id: str) -> None:
+        self.enabled = directory is not None
+        self.dir = Path(directory) if directory else None
+        self.stem = record_id or "page"
+        if self.dir is not None:
+            self.dir.mkdir(parents=True, exist_ok=True)
+
+    def save(self, stage: str, image: np.ndarray) -> None:
+        if self.dir is None:
+            return
+        img = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(self.dir / f"{self.stem}_{stage}.png"), img)
+
+
+def _draw_layout(
+    page: np.ndarray, rows: list[RowBand], segs: list[LeadSegment], traces: list[RowTrace]
+) -> np.ndarray:
+    out = page.copy()
+    for seg in segs:
+        cv2.rectangle(
+            out, (int(seg.x0_px), int(seg.y_lo_px)), (int(seg.x1_px), int(seg.y_hi_px) - 1), (0, 160, 255), 1
+        )
+        cv2.line(
+            out,
+            (int(seg.x0_px), int(seg.baseline_y_px)),
+            (int(seg.x1_px), int(seg.baseline_y_px)),
+            (0, 200, 0),
+            1,
+        )
+        cv2.putText(
+            out,
+            seg.lead,
+            (int(seg.x0_px) + 3, int(seg.y_lo_px) + 15),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            (0, 0, 255),
+            1,
+        )
+    for tr in traces:
+        pts = np.round(np.c_[tr.x, tr.y] * 16).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(out, [pts], False, (0, 0, 255), 1, cv2.LINE_AA, shift=4)
+    return out

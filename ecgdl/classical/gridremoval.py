@@ -1,0 +1,273 @@
+"""Separate the trace from the grid, labels and header: a per-pixel ink weight in [0, 1] and a binary ink mask.
+
+* Colour: the trace is printed dark in *every* channel while grid lines are coloured (red, pink, green, blue ...),
+  so darkness is measured on the per-pixel maximum channel, relative to the local paper brightness (photos have
+  uneven lighting). A red grid line has a bright red channel and vanishes.
+* Grey / black-and-white grids: whatever grid darkness survives is removed by subtracting, tile by tile, each
+  column's and each row's low percentile (a grid line darkens its whole column or row inside the tile, a trace
+  only a few pixels of it), then by morphologically opening away long perfectly straight lines.
+* Threshold: Otsu's threshold on the remaining darkness (bounded) gives the mask; the weight used for sub-pixel
+  centroids is the darkness scaled linearly between a faint floor and the trace's solid core (for an
+  anti-aliased stroke that is the pixel's coverage).
+* Text and labels are left to the layout/trace stages, which know where the traces run;
+  :func:`remove_small_components` drops isolated specks and characters away from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "InkMap",
+    "extract_ink",
+    "max_channel_darkness",
+    "remove_separator_bars",
+    "remove_small_components",
+    "suppress_grid_lines",
+    "text_like_components",
+]
+
+
+@dataclass
+class InkMap:
+    """``weight`` float32 H x W in [0, 1] (stroke coverage, for centroids); ``mask`` bool H x W (trace pixels);
+    ``threshold`` the darkness separating them; ``grid_residual`` how much grid darkness was removed."""
+
+    weight: np.ndarray
+    mask: np.ndarray
+    threshold: float
+    grid_residual: float = 0.0
+
+
+def max_channel_darkness(image_rgb: np.ndarray, paper_window_px: int = 0) -> np.ndarray:
+    """1 - max(R, G, B) / local paper brightness, float32 in [0, 1] (coloured grid lines come out near 0).
+
+    ``paper_window_px`` is the scale over which paper brightness is estimated (0: automatic, ~1/15 of the
+    shorter side).
+    """
+    v = cv2.max(cv2.max(image_rgb[:, :, 0], image_rgb[:, :, 1]), image_rgb[:, :, 2])
+    h, w = v.shape
+    win = paper_window_px or max(16, min(h, w) // 15)
+    # Paper brightness: a max filter (ignores ink and lines) on a small copy, smoothed and scaled back up.
+    f = max(1, win // 8)
+    small = cv2.resize(v, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else v
+    k = max(3, (win // f) | 1)
+    paper = cv2.dilate(small, np.ones((k, k), np.uint8))
+    paper = cv2.GaussianBlur(paper.astype(np.float32), (0, 0), k / 2.0)
+    if f > 1:
+        paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    paper = np.maximum(paper, 40.0)
+    dark = 1.0 - v.astype(np.float32) / paper
+    return np.clip(dark, 0.0, 1.0)
+
+
+def suppress_grid_lines(
+    dark: np.ndarray, tile_px: int = 256, percentile: float = 30.0
+) -> tuple[np.ndarray, float]:
+    """Subtract column and row darkness floors (grid lines) from ``dark``; returns (cleaned, residual).
+
+    In a horizontal strip ``tile_px`` tall, a vertical grid line darkens nearly every pixel of its column, so the
+    column's ``percentile`` of darkness measures the line; likewise rows within vertical strips. A trace covers
+    few pixels of a column or row of a strip (it is never that straight for that long). The floors are capped at
+    the grid's typical darkness so that a trace segment lying exactly on a grid line keeps its excess darkness,
+    and pixels much darker than the grid keep all of it. ``residual`` is the mean floor removed.
+    """
+    h, w = dark.shape
+    t = max(32, int(tile_px))
+    floor_c = np.empty_like(dark)
+    for y0 in range(0, h, t):
+        y1 = min(h, y0 + t) if h - (y0 + t) >= t // 2 else h
+        floor_c[y0:y1] = np.percentile(dark[y0:y1], percentile, axis=0)[None, :]
+        if y1 == h:
+            break
+    floor_r = np.empty_like(dark)
+    for x0 in range(0, w, t):
+        x1 = min(w, x0 + t) if w - (x0 + t) >= t // 2 else w
+        floor_r[:, x0:x1] = np.percentile(dark[:, x0:x1], percentile, axis=1)[:, None]
+        if x1 == w:
+            break
+    floor = np.maximum(floor_c, floor_r)
+    cap = float(np.percentile(floor[:: max(1, h // 200), :: max(1, w // 200)], 99.0))
+    floor = np.minimum(floor, cap)
+    cleaned = np.clip(dark - floor, 0.0, 1.0)
+    # A pixel far darker than any grid line is ink even where the trace runs along a line (the row floor
+    # there is the trace itself): keep its full darkness.
+    solid = dark >= min(0.95, cap + 0.3)
+    cleaned[solid] = dark[solid]
+    return cleaned, float(floor.mean())
+
+
+def _otsu(values: np.ndarray) -> float:
+    hist, edges = np.histogram(values, bins=128, range=(0.0, 1.0))
+    hist = hist.astype(np.float64)
+    total = hist.sum()
+    if total <= 0:
+        return 0.5
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = total - w0
+    m0 = np.cumsum(hist * centres)
+    mt = m0[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mt * w0 / total - m0) ** 2 / (w0 * w1)
+    between[~np.isfinite(between)] = 0
+    return float(centres[int(np.argmax(between))])
+
+
+def extract_ink(
+    image_rgb: np.ndarray,
+    *,
+    px_per_mm: float | None = None,
+    min_threshold: float = 0.25,
+    max_threshold: float = 0.55,
+    suppress_grid: bool | None = None,
+    remove_long_lines: bool = True,
+    ramp: float = 0.15,
+    threshold: float | None = None,
+) -> InkMap:
+    """Trace ink of a (rectified) page; see module docstring.
+
+    ``suppress_grid``: None decides from the image (on when the grid survives the max-channel darkness).
+    ``ramp``: darkness below which a pixel carries no weight (at most half the threshold).
+    ``threshold``: use this darkness threshold instead of the automatic one.
+    """
+    dark = max_channel_darkness(image_rgb)
+    h, w = dark.shape
+    residual = 0.0
+    sample = dark[:: max(1, h // 300), :: max(1, w // 300)]
+    if suppress_grid is None:
+        # A surviving grid shows as many moderately dark pixels.
+        suppress_grid = float(np.mean((sample > 0.12) & (sample < 0.6))) > 0.04
+    if suppress_grid:
+        tile = int(max(64, 30 * (px_per_mm or 4.0)))
+        dark, residual = suppress_grid_lines(dark, tile)
+        sample = dark[:: max(1, h // 300), :: max(1, w // 300)]
+    vals = sample[sample > 0.08]
+    thr = _otsu(vals) if vals.size > 100 else 0.5
+    thr = float(np.clip(thr, min_threshold, max_threshold)) if threshold is None else float(threshold)
+    mask = dark >= thr
+    # Weight ~ stroke coverage of the pixel (anti-aliasing blends linearly): darkness scaled so that the
+    # trace's solid core is 1, with the faint floor (grid residue, noise) at 0.
+    core = float(np.percentile(sample[sample >= thr], 75)) if (sample >= thr).sum() > 20 else 1.0
+    floor = min(ramp, 0.5 * thr)
+    weight = np.clip((dark - floor) / max(core - floor, 1e-3), 0.0, 1.0).astype(np.float32)
+    if remove_long_lines:
+        mask, weight = _remove_long_lines(mask, weight)
+    return InkMap(weight, mask, thr, residual)
+
+
+def long_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
+    """Bool mask of the horizontal runs of ``mask`` that are at least ``min_len`` pixels long (run-length based,
+    linear time; use ``long_runs(mask.T, n).T`` for vertical runs)."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = mask
+    d = np.diff(padded, axis=1).ravel()
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1)
+    keep = (ends - starts) >= min_len
+    out = np.zeros(h * (w + 1), np.int8)
+    np.add.at(out, starts[keep], 1)
+    np.add.at(out, ends[keep], -1)
+    return np.cumsum(out.reshape(h, w + 1), axis=1)[:, :w].astype(bool)
+
+
+def _remove_long_lines(mask: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop perfectly straight horizontal runs longer than 35 % of the width and vertical runs longer than 45 %
+    of the height (grid lines, page borders, table rules); ECG traces never stay that straight that long."""
+    h, w = mask.shape
+    lines = long_runs(mask, max(15, int(0.35 * w))) | long_runs(mask.T, max(15, int(0.45 * h))).T
+    if not lines.any():
+        return mask, weight
+    mask = mask & ~lines
+    weight = weight.copy()
+    weight[lines] = 0.0
+    return mask, weight
+
+
+def remove_small_components(
+    mask: np.ndarray, min_extent_px: int, keep_near: np.ndarray | None = None
+) -> np.ndarray:
+    """Drop 8-connected components whose bounding box is smaller than ``min_extent_px`` in both directions,
+    unless they touch ``keep_near`` (a bool mask, e.g. the neighbourhood of detected traces)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask
+    small = (stats[:, cv2.CC_STAT_WIDTH] < min_extent_px) & (stats[:, cv2.CC_STAT_HEIGHT] < min_extent_px)
+    small[0] = False
+    if keep_near is not None:
+        touching = np.unique(labels[keep_near & mask])
+        small[touching] = False
+    return mask & ~small[labels]
+
+
+def remove_separator_bars(
+    ink: InkMap,
+    stroke_px: float,
+    px_per_mm: float,
+    *,
+    min_height_mm: float = 2.0,
+    max_height_mm: float = 16.0,
+    max_width_mm: float = 1.5,
+    min_fill: float = 0.85,
+) -> tuple[InkMap, list[tuple[int, int, int, int]]]:
+    """Blank the short, solid vertical bars that some printers put between leads (lead separators).
+
+    A bar survives an opening with a box wider than the trace stroke and at least ``min_height_mm`` tall, is a
+    nearly perfect rectangle (``min_fill`` of its bounding box inked) and ends cleanly (no ink continuing right
+    above or below it); a QRS spike, even one touching a bar, is not. Returns the
+    cleaned ink and the removed boxes (x, y, w, h).
+    """
+    kw = max(3, int(np.ceil(1.6 * stroke_px)) + 1)
+    kh = max(3, round(min_height_mm * px_per_mm))
+    m8 = ink.mask.astype(np.uint8)
+    opened = cv2.morphologyEx(m8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (kw, kh)))
+    if not opened.any():
+        return ink, []
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    boxes = []
+    remove = np.zeros(n, bool)
+    probe = max(2, round(0.6 * px_per_mm))
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        if not (
+            h <= max_height_mm * px_per_mm
+            and w <= max_width_mm * px_per_mm
+            and h >= 2.5 * w
+            and area >= min_fill * w * h
+        ):
+            continue
+        # A bar ends cleanly: little ink continues right above or below it (a spike next to a bar would).
+        above = ink.mask[max(0, y - probe) : y, x : x + w]
+        below = ink.mask[y + h : y + h + probe, x : x + w]
+        if (above.size and above.mean() > 0.35) or (below.size and below.mean() > 0.35):
+            continue
+        remove[i] = True
+        boxes.append((int(x), int(y), int(w), int(h)))
+    if not boxes:
+        return ink, []
+    bar = remove[labels]
+    # Grow by one pixel to take the anti-aliased rim too.
+    bar = cv2.dilate(bar.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    weight = ink.weight.copy()
+    weight[bar] = 0.0
+    return InkMap(weight, ink.mask & ~bar, ink.threshold, ink.grid_residual), boxes
+
+
+def text_like_components(
+    mask: np.ndarray, px_per_mm: float, *, max_height_mm: float = 7.0, max_width_mm: float = 12.0
+) -> np.ndarray:
+    """Bool mask of the ink components small enough to be characters or labels (both bounding-box sides under
+    the limits). Trace pieces are long; a label that touches a trace is part of the trace's component and is not
+    flagged."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros_like(mask, dtype=bool)
+    small = (stats[:, cv2.CC_STAT_HEIGHT] <= max_height_mm * px_per_mm) & (
+        stats[:, cv2.CC_STAT_WIDTH] <= max_width_mm * px_per_mm
+    )
+    small[0] = False
+    return small[labels]

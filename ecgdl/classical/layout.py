@@ -1,0 +1,367 @@
+"""Page layout: find the rows of trace, decide the lead layout, and cut every row into lead segments.
+
+* Rows: for every page row y, the total length of long horizontal stretches of ink within +-1.5 mm of y
+  (gaps under 1 mm closed) -- a trace row is one long wavy line, text is short words. Its peaks are the rows'
+  zero lines (traces spend most of their time on the isoelectric line); peaks much weaker than the strongest
+  rows (headers, footers, text lines) are dropped.
+* Layout from the row count: 3 -> ``3x4``, 4 -> ``3x4+II`` (Kaggle / ECG-Image-Kit default), 5 -> ``3x4`` plus
+  two rhythm strips of unknown leads (ignored), 6 -> ``3x4+3`` or ``6x2`` (whether the second and fourth rows
+  trace the same lead II over the first quarter decides), 12 -> ``12x1``. The grid of each layout comes from
+  :data:`ecgdl.render.layouts.LAYOUTS`.
+* Segments: each grid row's trace extent is split into equal columns; column ``c`` of ``n`` shows seconds
+  ``[c D / n, c D / n + window)`` of the ``D``-second recording, rhythm strips show it from 0 s. The zero-mV
+  line of a row is refined later from the calibration pulse foot or the mode of the traced y
+  (:func:`isoelectric_level`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ecgdl.render.layouts import LAYOUTS, LayoutSpec
+
+__all__ = [
+    "LeadSegment",
+    "PageLayout",
+    "RowBand",
+    "build_segments",
+    "choose_layout",
+    "find_rows",
+    "isoelectric_level",
+    "row_extent",
+    "row_profile",
+    "stroke_end",
+]
+
+
+@dataclass
+class RowBand:
+    """A row of trace: zero line ``baseline_y_px``, horizontal extent ``[x_start_px, x_end_px]`` (the traced
+    signal only, calibration pulse excluded once known) and ``strength`` (long-stretch ink length, px)."""
+
+    baseline_y_px: float
+    x_start_px: float
+    x_end_px: float
+    strength: float
+
+    @property
+    def width_px(self) -> float:
+        return self.x_end_px - self.x_start_px
+
+
+@dataclass
+class LeadSegment:
+    """One printed lead: row/column of the layout, the page x of its first sample ``x0_px`` (time ``t0_s``),
+    its last x ``x1_px``, the zero line and the vertical search band ``[y_lo_px, y_hi_px)``."""
+
+    lead: str
+    row: int
+    col: int
+    t0_s: float
+    duration_s: float
+    x0_px: float
+    x1_px: float
+    baseline_y_px: float
+    y_lo_px: int
+    y_hi_px: int
+
+
+@dataclass
+class PageLayout:
+    name: str
+    spec: LayoutSpec
+    rows: list[RowBand]
+    segments: list[LeadSegment]
+
+
+def row_profile(
+    mask: np.ndarray, px_per_mm: float, half_band_mm: float = 1.5, min_stretch_mm: float = 8.0
+) -> np.ndarray:
+    """Per page row: total length (px) of horizontal stretches of ink, at least ``min_stretch_mm`` long, within
+    +-``half_band_mm`` of the row (gaps under 1 mm closed)."""
+    h, w = mask.shape
+    m = mask.astype(np.uint8)
+    r = max(1, round(half_band_mm * px_per_mm))
+    m = cv2.dilate(m, np.ones((2 * r + 1, 1), np.uint8))
+    g = max(1, round(1.0 * px_per_mm))
+    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((1, g + 1), np.uint8))
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = m
+    d = np.diff(padded, axis=1)
+    ys_s, xs_s = np.nonzero(d == 1)
+    _ys_e, xs_e = np.nonzero(d == -1)
+    length = xs_e - xs_s
+    keep = length >= min_stretch_mm * px_per_mm
+    return np.bincount(ys_s[keep], weights=length[keep], minlength=h).astype(np.float64)
+
+
+def find_rows(
+    mask: np.ndarray,
+    px_per_mm: float,
+    *,
+    min_pitch_mm: float = 7.0,
+    min_rel_strength: float = 0.35,
+    max_rows: int = 13,
+) -> list[RowBand]:
+    """Rows of trace, top to bottom (see module docstring)."""
+    h, _w = mask.shape
+    prof = row_profile(mask, px_per_mm)
+    sm = max(1, round(0.5 * px_per_mm))
+    prof = np.convolve(prof, np.ones(2 * sm + 1) / (2 * sm + 1), mode="same")
+    if prof.max() <= 0:
+        return []
+    dist = max(2, round(min_pitch_mm * px_per_mm))
+    # Greedy non-maximum suppression on the profile.
+    order = np.argsort(prof)[::-1]
+    taken = np.zeros(h, bool)
+    peaks: list[int] = []
+    top_val = prof[order[0]]
+    for y in order:
+        if prof[y] < min_rel_strength * top_val:
+            break
+        if taken[y]:
+            continue
+        peaks.append(int(y))
+        taken[max(0, y - dist) : y + dist + 1] = True
+        if len(peaks) > 4 * max_rows:
+            break
+    # A flat-topped peak (the +-1.5 mm band is wider than the stroke): take the middle of its top.
+    refined = []
+    for y in peaks:
+        lo, hi = max(0, y - dist // 2), min(h, y + dist // 2 + 1)
+        seg = prof[lo:hi]
+        top = np.flatnonzero(seg >= 0.97 * prof[y])
+        refined.append(round(lo + (top[0] + top[-1]) / 2.0) if top.size else y)
+    peaks = sorted(refined)
+    # Reference strength: the median of the strongest rows (a single strong row must not hide the others).
+    vals = np.array([prof[p] for p in peaks])
+    ref = np.median(np.sort(vals)[::-1][: max(3, len(vals) // 2)])
+    peaks = [p for p in peaks if prof[p] >= min_rel_strength * ref]
+    rows = []
+    longest: list[float] = []
+    for i, y in enumerate(peaks):
+        up = peaks[i - 1] if i > 0 else None
+        dn = peaks[i + 1] if i + 1 < len(peaks) else None
+        half = 0.4 * min(y - up if up is not None else 1e9, dn - y if dn is not None else 1e9, 30 * px_per_mm)
+        half = max(half, 2 * px_per_mm)
+        x0, x1 = row_extent(mask, y, half, px_per_mm)
+        longest.append(_longest_stretch(mask, y, half, px_per_mm))
+        rows.append(RowBand(float(y), float(x0), float(x1), float(prof[y])))
+    # Drop rows whose longest continuous stretch is much shorter than the others' (text lines, footers).
+    if rows:
+        ref_w = np.median(sorted(longest, reverse=True)[: max(3, len(rows) // 2)])
+        rows = [r for r, lw in zip(rows, longest, strict=True) if lw >= 0.5 * ref_w]
+    return rows
+
+
+def _longest_stretch(
+    mask: np.ndarray, y: float, half_px: float, px_per_mm: float, max_gap_mm: float = 3.0
+) -> float:
+    h = mask.shape[0]
+    cols = mask[max(0, int(y - half_px)) : min(h, int(y + half_px) + 1)].any(axis=0)
+    xs = np.flatnonzero(cols)
+    if xs.size == 0:
+        return 0.0
+    gaps = np.flatnonzero(np.diff(xs) > max_gap_mm * px_per_mm)
+    starts = xs[np.r_[0, gaps + 1]]
+    ends = xs[np.r_[gaps, xs.size - 1]]
+    return float((ends - starts).max())
+
+
+def row_extent(
+    mask: np.ndarray,
+    y: float,
+    half_px: float,
+    px_per_mm: float,
+    max_gap_mm: float = 3.0,
+    min_piece_mm: float = 5.0,
+    max_jump_mm: float = 20.0,
+) -> tuple[int, int]:
+    """Horizontal extent [x0, x1] of a row's trace within ``y +- half_px``: the longest stretch of ink (gaps
+    under ``max_gap_mm`` bridged), extended over neighbouring stretches at least ``min_piece_mm`` long that lie
+    within ``max_jump_mm`` (a faint trace broken by grid removal is still one row; short labels are not)."""
+    h, w = mask.shape
+    y0, y1 = max(0, int(y - half_px)), min(h, int(y + half_px) + 1)
+    cols = mask[y0:y1].any(axis=0)
+    if not cols.any():
+        return 0, w - 1
+    xs = np.flatnonzero(cols)
+    gaps = np.flatnonzero(np.diff(xs) > max_gap_mm * px_per_mm)
+    starts = xs[np.r_[0, gaps + 1]]
+    ends = xs[np.r_[gaps, xs.size - 1]]
+    k = int(np.argmax(ends - starts))
+    a, b = k, k
+    piece, jump = min_piece_mm * px_per_mm, max_jump_mm * px_per_mm
+    while a > 0 and starts[a] - ends[a - 1] <= jump and ends[a - 1] - starts[a - 1] >= piece:
+        a -= 1
+    while b + 1 < starts.size and starts[b + 1] - ends[b] <= jump and ends[b + 1] - starts[b + 1] >= piece:
+        b += 1
+    return int(starts[a]), int(ends[b])
+
+
+def choose_layout(
+    rows: list[RowBand], mask: np.ndarray, px_per_mm: float, hint: str | None = None
+) -> tuple[str, list[RowBand]]:
+    """Layout name and the rows it uses (see module docstring); ``hint`` forces a layout when it fits."""
+    n = len(rows)
+    if hint is not None:
+        spec = LAYOUTS[hint]
+        if n >= spec.n_rows:
+            return hint, _pick_rows(rows, spec.n_rows)
+        raise ValueError(f"layout {hint!r} needs {spec.n_rows} rows of trace, found {n}")
+    if n >= 12:
+        return "12x1", _pick_rows(rows, 12)
+    if n >= 6:
+        rows6 = _pick_rows(rows, 6)
+        return ("6x2" if _looks_like_two_columns(rows6, mask, px_per_mm) else "3x4+3"), rows6
+    if n == 5:
+        return "3x4", rows[:3]
+    if n == 4:
+        return "3x4+II", rows
+    if n == 3:
+        return "3x4", rows
+    raise ValueError(f"found {n} row(s) of trace; a 12-lead layout needs at least 3")
+
+
+def _pick_rows(rows: list[RowBand], k: int) -> list[RowBand]:
+    if len(rows) <= k:
+        return rows
+    # Keep the k strongest, in page order.
+    idx = sorted(np.argsort([-r.strength for r in rows])[:k])
+    return [rows[i] for i in idx]
+
+
+def _looks_like_two_columns(rows: list[RowBand], mask: np.ndarray, px_per_mm: float) -> bool:
+    """Six rows: ``6x2`` or ``3x4+3``? In ``3x4+3`` the second row starts with lead II (0-2.5 s) and the fourth
+    row is the lead-II rhythm strip, so over the first quarter of the page the two rows trace the same curve; in
+    ``6x2`` the fourth row is aVR = -(I + II) / 2 over the same time. Compares the rows' ink centroid profiles."""
+    if len(rows) < 4:
+        return False
+    x_start = max(r.x_start_px for r in (rows[1], rows[3]))
+    x0 = int(x_start + 12.0 * px_per_mm)  # past a calibration pulse, identical on every row
+    x1 = int(x_start + 0.22 * min(rows[1].width_px, rows[3].width_px))
+    pitch = float(np.median(np.diff([r.baseline_y_px for r in rows])))
+    profiles = []
+    for r in (rows[1], rows[3]):
+        y0 = max(0, int(r.baseline_y_px - 0.45 * pitch))
+        y1 = min(mask.shape[0], int(r.baseline_y_px + 0.45 * pitch))
+        band = mask[y0:y1, x0:x1].astype(np.float64)
+        n = band.sum(axis=0)
+        ys = np.arange(y0, y1, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            profiles.append(np.where(n > 0, (band * ys[:, None]).sum(axis=0) / n - r.baseline_y_px, np.nan))
+    a, b = profiles
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 20 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
+        return False
+    corr = float(np.corrcoef(a[ok], b[ok])[0, 1])
+    return corr < 0.6
+
+
+def build_segments(
+    name: str,
+    rows: list[RowBand],
+    px_per_s: float,
+    duration_s: float,
+    page_height_px: int,
+    snap_width_tol: float = 0.015,
+) -> list[LeadSegment]:
+    """Lead segments of layout ``name`` on ``rows`` (one per printed lead, rhythm strips included).
+
+    A grid row's columns are ``row width / n_cols`` wide, or exactly ``duration / n_cols`` seconds when that
+    agrees within ``snap_width_tol`` (relative)."""
+    spec = LAYOUTS[name]
+    segs: list[LeadSegment] = []
+    n_grid = len(spec.grid)
+    n_cols = spec.n_cols
+    for r, row in enumerate(rows[: spec.n_rows]):
+        up = rows[r - 1].baseline_y_px if r > 0 else None
+        dn = rows[r + 1].baseline_y_px if r + 1 < len(rows) else None
+        pitch = (
+            np.median(np.diff([b.baseline_y_px for b in rows])) if len(rows) > 1 else 40.0 * px_per_s / 25.0
+        )
+        reach = 0.95
+        y_lo = int(
+            max(0, row.baseline_y_px - reach * ((row.baseline_y_px - up) if up is not None else 1.5 * pitch))
+        )
+        y_hi = int(
+            min(
+                page_height_px,
+                row.baseline_y_px + reach * ((dn - row.baseline_y_px) if dn is not None else 1.2 * pitch),
+            )
+        )
+        if r < n_grid:
+            col_s = duration_s / n_cols
+            width = row.width_px / n_cols
+            # Columns are exactly one window wide when the row spans the whole recording: prefer the calibrated
+            # width when the measured one agrees (the measured ends are only good to a pixel or two).
+            nominal = col_s * px_per_s
+            if abs(width / nominal - 1.0) <= snap_width_tol:
+                width = nominal
+            window = _window_s(col_s, width, px_per_s)
+            for c, lead in enumerate(spec.grid[r]):
+                x0 = row.x_start_px + c * width
+                segs.append(
+                    LeadSegment(lead, r, c, c * col_s, window, x0, x0 + width, row.baseline_y_px, y_lo, y_hi)
+                )
+        else:
+            lead = spec.rhythm[r - n_grid]
+            window = _window_s(duration_s, row.width_px, px_per_s)
+            segs.append(
+                LeadSegment(
+                    lead, r, 0, 0.0, window, row.x_start_px, row.x_end_px, row.baseline_y_px, y_lo, y_hi
+                )
+            )
+    return segs
+
+
+def _window_s(nominal_s: float, width_px: float, px_per_s: float, tol: float = 0.08) -> float:
+    """Seconds a segment shows: the nominal window, unless the printed width is clearly shorter (narrow paper at
+    50 mm/s) -- a trace ending a little early (a flat tail lost in the grid) still gets its whole window."""
+    shown = (width_px + 1.0) / px_per_s
+    return nominal_s if shown >= (1.0 - tol) * nominal_s else shown
+
+
+def isoelectric_level(y: np.ndarray, bin_px: float = 1.0) -> float:
+    """The most frequent traced y (the isoelectric line): the mode of a smoothed histogram, sub-pixel."""
+    y = np.asarray(y, np.float64)
+    y = y[np.isfinite(y)]
+    if y.size == 0:
+        return float("nan")
+    lo = np.floor(y.min()) - 2
+    idx = np.round((y - lo) / bin_px).astype(np.int64)  # bin k is centred on lo + k * bin_px
+    hist = np.bincount(idx).astype(np.float64)
+    hist = np.convolve(hist, [0.25, 0.5, 0.25], mode="same")
+    k = int(np.argmax(hist))
+    off = 0.0
+    if 0 < k < hist.size - 1:
+        a, b, c = hist[k - 1], hist[k], hist[k + 1]
+        den = a - 2 * b + c
+        off = 0.5 * (a - c) / den if den < 0 else 0.0
+    return float(lo + (k + off) * bin_px)
+
+
+def stroke_end(
+    weight: np.ndarray, y_lo: int, y_hi: int, x_ink: int, stroke_px: float, side: str = "start"
+) -> float | None:
+    """Sub-pixel x of the first (or last) drawn point of a trace whose ink begins (ends) near column ``x_ink``.
+
+    The outermost inked column is covered only partly, by the fraction ``f`` of its width given by its darkest
+    pixel's coverage weight; the stroke's edge lies ``f`` px inside the column's outer border and the first point
+    half a stroke width further in (round or square caps). None when there is no ink there.
+    """
+    step = 1 if side == "start" else -1
+    w = weight.shape[1]
+    # A faint partial column just outside the mask belongs to the cap too.
+    if 0 <= x_ink - step < w and float(weight[y_lo:y_hi, x_ink - step].max(initial=0.0)) > 0.03:
+        x_ink -= step
+    if not 0 <= x_ink < w:
+        return None
+    frac = float(weight[y_lo:y_hi, x_ink].max(initial=0.0))
+    if frac <= 0.0:
+        return None
+    edge = x_ink + step * (0.5 - min(frac, 1.0))
+    return float(edge + step * stroke_px / 2.0)

@@ -1,0 +1,330 @@
+"""Trace extraction: one sub-pixel y per pixel column along a row of the page, by dynamic programming over ink runs.
+
+In every pixel column the ink mask inside the row's search band splits into vertical runs. A Viterbi pass picks
+one run per column (or a gap) minimising the vertical jumps between consecutive columns, plus a weak pull towards
+the row's baseline; runs claimed by a neighbouring row's baseline cost extra. The chosen run gives the column's
+value:
+
+* a short run (about one stroke thick) -> its ink-weighted centroid (sub-pixel);
+* a tall run (a steep stroke, e.g. a QRS edge) -> its centre, except at a local tip (the run's top or bottom is a
+  local extreme of the path) where the extreme end, moved inwards by half the stroke width, is used instead, so
+  peaks keep their amplitude ("thinning" of thick strokes);
+* a run much taller than the path needs (another row's trace touching ours) -> the part nearest to where the path
+  comes from and goes to;
+* gaps (no ink, or ink too far away) -> linear interpolation between the neighbouring columns (bridging).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["ColumnRuns", "RowTrace", "column_runs", "extract_row_trace", "stroke_width"]
+
+
+@dataclass
+class ColumnRuns:
+    """Vertical ink runs of a band, sorted by column: ``col`` (band-relative x), ``top``/``bottom`` (inclusive
+    band-relative rows), ``centroid`` (ink-weighted, band-relative, float) and ``mass`` (sum of weights)."""
+
+    col: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    centroid: np.ndarray
+    mass: np.ndarray
+    starts: np.ndarray  # index of the first run of each column (length n_cols + 1)
+    flagged: np.ndarray | None = None  # share of each run's pixels in the ``flag`` mask (e.g. text)
+    top_edge: np.ndarray | None = None  # sub-pixel upper boundary of the ink (coverage of the rim pixels)
+    bottom_edge: np.ndarray | None = None
+
+
+def column_runs(mask: np.ndarray, weight: np.ndarray, flag: np.ndarray | None = None) -> ColumnRuns:
+    """All vertical runs of ``mask`` (H x W bool) with sub-pixel centroids weighted by ``weight`` (H x W float,
+    over the run plus one pixel either side, so anti-aliased rims count)."""
+    h, w = mask.shape
+    m = np.zeros((w, h + 2), np.int8)
+    m[:, 1:-1] = mask.T
+    d = np.diff(m, axis=1)
+    s_idx = np.flatnonzero(d.ravel() == 1)
+    e_idx = np.flatnonzero(d.ravel() == -1)
+    col = s_idx // (h + 1)
+    top = s_idx % (h + 1)
+    bottom = e_idx % (h + 1) - 1
+    wt = np.ascontiguousarray(weight.T, dtype=np.float32)  # (w, h)
+    ys = np.arange(h, dtype=np.float32)
+    cw = np.zeros((w, h + 1), np.float32)
+    np.cumsum(wt, axis=1, out=cw[:, 1:])
+    cy = np.zeros((w, h + 1), np.float32)
+    np.cumsum(wt * ys[None, :], axis=1, out=cy[:, 1:])
+    lo = np.maximum(top - 1, 0)
+    hi = np.minimum(bottom + 2, h)
+    mass = (cw[col, hi] - cw[col, lo]).astype(np.float64)
+    moment = (cy[col, hi] - cy[col, lo]).astype(np.float64)
+    centroid = np.where(mass > 0, moment / np.maximum(mass, 1e-12), (top + bottom) / 2.0)
+    starts = np.searchsorted(col, np.arange(w + 1))
+    flagged = None
+    if flag is not None and flag.any():
+        cf = np.zeros((w, h + 1), np.float32)
+        np.cumsum(np.ascontiguousarray(flag.T, dtype=np.float32), axis=1, out=cf[:, 1:])
+        flagged = (cf[col, bottom + 1] - cf[col, top]) / (bottom - top + 1)
+    # Sub-pixel boundaries: partial coverage of the run's end pixels and of the pixels just outside it.
+    w_top = wt[col, top].astype(np.float64)
+    w_above = np.where(top > 0, wt[col, np.maximum(top - 1, 0)], 0.0)
+    w_bot = wt[col, bottom].astype(np.float64)
+    w_below = np.where(bottom < h - 1, wt[col, np.minimum(bottom + 1, h - 1)], 0.0)
+    top_edge = top - 0.5 + (1.0 - np.clip(w_top, 0, 1)) - np.clip(w_above, 0, 1)
+    bottom_edge = bottom + 0.5 - (1.0 - np.clip(w_bot, 0, 1)) + np.clip(w_below, 0, 1)
+    return ColumnRuns(col, top, bottom, centroid, mass, starts, flagged, top_edge, bottom_edge)
+
+
+def stroke_width(runs: ColumnRuns) -> float:
+    """Typical vertical thickness of the trace stroke in pixels: the median ink mass (summed coverage weights) of
+    the short runs (flat stretches), which counts anti-aliased rims fractionally."""
+    if runs.top.size == 0:
+        return 2.0
+    lengths = runs.bottom - runs.top + 1
+    short = lengths <= np.percentile(lengths, 60)
+    mass = runs.mass[short] if short.any() else runs.mass
+    return float(max(1.0, np.median(mass)))
+
+
+@dataclass
+class RowTrace:
+    """The traced centre line of one row: ``x`` (page pixels, ascending, sub-pixel where tips were split) and
+    ``y`` (page pixels). ``col_x``/``col_y`` give one value per integer column (NaN for bridged gaps);
+    ``stroke_px`` is the estimated stroke thickness; ``gap_fraction`` the share of columns without ink."""
+
+    x: np.ndarray
+    y: np.ndarray
+    col_x: np.ndarray
+    col_y: np.ndarray
+    col_top: np.ndarray
+    col_bottom: np.ndarray
+    stroke_px: float
+    gap_fraction: float
+
+    def y_at(self, x: np.ndarray) -> np.ndarray:
+        """Linear interpolation of the traced line at page x positions (edge values held outside)."""
+        return np.interp(x, self.x, self.y)
+
+
+def extract_row_trace(
+    mask: np.ndarray,
+    weight: np.ndarray,
+    x_start: int,
+    x_end: int,
+    baseline_y: float,
+    y_lo: int,
+    y_hi: int,
+    *,
+    other_baselines: tuple[float, ...] = (),
+    jump_cost: float = 1.0,
+    baseline_pull: float = 0.02,
+    gap_cost: float = 6.0,
+    foreign_cost: float = 0.3,
+    flag: np.ndarray | None = None,
+    flag_cost: float = 4.0,
+    stroke_px: float | None = None,
+    tip_correction: bool = True,
+    close_gaps: bool = True,
+) -> RowTrace:
+    """Trace the row whose zero line is near ``baseline_y`` between columns ``x_start`` and ``x_end`` (inclusive),
+    searching rows ``y_lo .. y_hi`` of the page (see module docstring for the method).
+
+    Costs are per column, in pixels: ``jump_cost`` per pixel of vertical gap between consecutive runs,
+    ``baseline_pull`` per pixel of distance from the baseline, ``gap_cost`` per column without a run,
+    ``foreign_cost`` per pixel that a run's centroid lies closer to another row's baseline than to ours,
+    ``flag_cost`` per column on a run lying in ``flag`` (a page-sized bool mask of likely text / labels).
+    """
+    h, w = mask.shape
+    x_start, x_end = max(0, int(x_start)), min(w - 1, int(x_end))
+    y_lo, y_hi = max(0, int(y_lo)), min(h, int(y_hi))
+    if x_end <= x_start or y_hi - y_lo < 3:
+        raise ValueError("empty trace band")
+    band_m = mask[y_lo:y_hi, x_start : x_end + 1]
+    band_w = weight[y_lo:y_hi, x_start : x_end + 1]
+    band_f = flag[y_lo:y_hi, x_start : x_end + 1] if flag is not None else None
+    runs = column_runs(band_m, band_w, band_f)
+    sw = float(stroke_px) if stroke_px else stroke_width(runs)
+    if close_gaps:
+        # Holes narrower than a stroke inside one column (the sliver between the two edges of a narrow spike)
+        # split one stroke into runs: close them vertically.
+        g = max(2, round(sw))
+        closed = cv2.morphologyEx(
+            band_m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((g + 1, 1), np.uint8)
+        ).astype(bool)
+        if (closed != band_m).any():
+            runs = column_runs(closed, band_w, band_f)
+    n_cols = x_end - x_start + 1
+    base = baseline_y - y_lo
+    others = [b - y_lo for b in other_baselines]
+
+    # Node costs of all runs (vectorised).
+    c = runs.centroid
+    top = runs.top.astype(np.float64)
+    bot = runs.bottom.astype(np.float64)
+    # Distances from each run (as an interval) to our zero line and to the other rows' zero lines.
+    d_own = np.maximum(0.0, np.maximum(top - base, base - bot))
+    node = baseline_pull * d_own
+    if others:
+        ob = np.asarray(others)[None, :]
+        d_other = np.min(np.maximum(0.0, np.maximum(top[:, None] - ob, ob - bot[:, None])), axis=1)
+        node += foreign_cost * np.clip(d_own - d_other, 0.0, None)
+    if runs.flagged is not None:
+        node += flag_cost * runs.flagged
+    choice = _viterbi(runs, top, bot, node, n_cols, base, jump_cost, gap_cost)
+
+    has = choice >= 0
+    sel = choice[has]
+    col_top = np.full(n_cols, np.nan)
+    col_bot = np.full(n_cols, np.nan)
+    col_c = np.full(n_cols, np.nan)
+    col_top[has] = top[sel]
+    col_bot[has] = bot[sel]
+    col_c[has] = c[sel]
+    col_te = np.full(n_cols, np.nan)
+    col_be = np.full(n_cols, np.nan)
+    col_te[has] = runs.top_edge[sel]
+    col_be[has] = runs.bottom_edge[sel]
+    col_y = _column_values(col_top, col_bot, col_c, col_te, col_be, sw, tip_correction)
+    xs_band = np.arange(n_cols, dtype=np.float64)
+    ok = np.isfinite(col_y)
+    if not ok.any():
+        raise ValueError("no ink found along the row")
+    x_pts = xs_band[ok] + x_start
+    y_pts = col_y[ok] + y_lo
+    return RowTrace(
+        x=x_pts,
+        y=y_pts,
+        col_x=xs_band + x_start,
+        col_y=np.where(ok, col_y + y_lo, np.nan),
+        col_top=col_top + y_lo,
+        col_bottom=col_bot + y_lo,
+        stroke_px=sw,
+        gap_fraction=float(1.0 - ok.mean()),
+    )
+
+
+def _viterbi(
+    runs: ColumnRuns,
+    top: np.ndarray,
+    bot: np.ndarray,
+    node: np.ndarray,
+    n_cols: int,
+    base: float,
+    jump_cost: float,
+    gap_cost: float,
+) -> np.ndarray:
+    """Best run per column (global run index, -1 for a gap); pure Python, columns hold only a few runs.
+
+    State k of a column is one of its runs or the gap state (last), which keeps the position of its best
+    predecessor so that a trace can be bridged across columns without ink.
+    """
+    starts = runs.starts.tolist()
+    tops = top.tolist()
+    bots = bot.tolist()
+    nodes = node.tolist()
+    back: list[list[int]] = []
+    inf = float("inf")
+    # Before the first column the position is free: an interval covering everything (no jump cost to enter).
+    prev_cost = [0.0]
+    prev_t = [-inf]
+    prev_b = [inf]
+    for x in range(n_cols):
+        a, b = starts[x], starts[x + 1]
+        cost: list[float] = []
+        bk: list[int] = []
+        ct_l: list[float] = []
+        cb_l: list[float] = []
+        for r in range(a, b):
+            t_r, b_r = tops[r], bots[r]
+            best, arg = inf, 0
+            for i, pc in enumerate(prev_cost):
+                gap = t_r - prev_b[i] - 1.0
+                g2 = prev_t[i] - b_r - 1.0
+                if g2 > gap:
+                    gap = g2
+                c = pc + jump_cost * gap if gap > 0 else pc
+                if c < best:
+                    best, arg = c, i
+            cost.append(best + nodes[r])
+            bk.append(arg)
+            ct_l.append(t_r)
+            cb_l.append(b_r)
+        kg = min(range(len(prev_cost)), key=prev_cost.__getitem__)
+        if prev_t[kg] == -inf:  # still free (no ink yet): stay free
+            gt, gb = -inf, inf
+        else:
+            gt = gb = (prev_t[kg] + prev_b[kg]) / 2.0
+        cost.append(prev_cost[kg] + gap_cost)
+        bk.append(kg)
+        ct_l.append(gt)
+        cb_l.append(gb)
+        back.append(bk)
+        prev_cost, prev_t, prev_b = cost, ct_l, cb_l
+    choice = np.empty(n_cols, np.int64)
+    k = min(range(len(prev_cost)), key=prev_cost.__getitem__)
+    for x in range(n_cols - 1, -1, -1):
+        a, b = starts[x], starts[x + 1]
+        choice[x] = a + k if k < b - a else -1
+        k = back[x][k]
+    return choice
+
+
+def _window(v: np.ndarray, k: int, how: str) -> np.ndarray:
+    """NaN-aware running max / min over ``[x - k, x + k]`` (NaN where the window holds no value)."""
+    fill = -np.inf if how == "max" else np.inf
+    pad = np.pad(np.where(np.isfinite(v), v, fill), k, constant_values=fill)
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * k + 1)
+    out = win.max(axis=1) if how == "max" else win.min(axis=1)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _column_values(
+    top: np.ndarray,
+    bot: np.ndarray,
+    cen: np.ndarray,
+    top_edge: np.ndarray,
+    bottom_edge: np.ndarray,
+    sw: float,
+    tips: bool,
+) -> np.ndarray:
+    """One y per column from the chosen runs: stroke-width-aware morphological bounds.
+
+    A stroke of radius ``r`` drawn along ``y(x)`` inks column ``x`` from ``min y`` to ``max y`` over
+    ``[x - r, x + r]`` (minus / plus ``r``). So ``m = top + r`` is an erosion and ``M = bottom - r`` a dilation of
+    ``y``; the opening ``L = max_window(m)`` and closing ``U = min_window(M)`` bracket ``y`` and both equal it
+    where ``y`` is monotone over the window. Short runs (flat stretches) use the anti-aliased centroid; elsewhere
+    the middle of the bracket, except at turning points where one side is exact: ``L`` at an upward tip (a local
+    minimum of y), ``U`` at a downward one. With ``tips`` False the middle is always used.
+    """
+    y = cen.copy()
+    n = y.size
+    r = max(0.0, (sw - 1.0) / 2.0)
+    k = max(1, int(r))
+    # sub-pixel ink boundaries, expressed as the centres of the outermost (fully covered) pixels
+    m = top_edge + 0.5 + r
+    big_m = bottom_edge - 0.5 - r
+    lo = _window(m, k, "max")
+    hi = _window(big_m, k, "min")
+    length = bot - top + 1
+    tall = np.isfinite(length) & (length > sw + 1.5)
+    mid = (lo + hi) / 2.0
+    est = mid.copy()
+    if tips and n >= 2 * k + 3:
+        # Turning points: the bracket is wide and the column stands out from its neighbours k+1 away.
+        centre = np.where(np.isfinite(top), (top + bot) / 2.0, np.nan)
+        left = np.r_[np.full(k + 1, np.nan), centre[: -(k + 1)]]
+        right = np.r_[centre[k + 1 :], np.full(k + 1, np.nan)]
+        with np.errstate(invalid="ignore"):
+            wide = (hi - lo) > 1.0
+            up = wide & (centre < left) & (centre < right)
+            down = wide & (centre > left) & (centre > right)
+        est[up] = lo[up]
+        est[down] = hi[down]
+    ok = tall & np.isfinite(est)
+    y[ok] = est[ok]
+    return y

@@ -1,0 +1,504 @@
+"""Classical digitizer: every stage alone on small synthetic pictures, then the whole pipeline on renders and on
+the ECG-Image-Kit development pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgdl.classical import ClassicalDigitizer, ImageLoadError, load_image, to_rgb_uint8
+from ecgdl.classical.calibration import (
+    calibrate_from_layout,
+    calibrate_from_pulse,
+    estimate_grid,
+    estimate_period,
+)
+from ecgdl.classical.geometry import estimate_rectification, homography_from_vanishing_points, warp_image
+from ecgdl.classical.gridremoval import extract_ink, long_runs, remove_separator_bars
+from ecgdl.classical.layout import RowBand, build_segments, choose_layout, find_rows, isoelectric_level
+from ecgdl.classical.pulse import detect_pulse, gain_from_pulse, speed_from_pulse
+from ecgdl.classical.resample import SegmentSignal, assemble_record, sample_range
+from ecgdl.classical.trace import extract_row_trace
+from ecgdl.constants import LEADS
+from ecgdl.digitizer import DigitizationError, Digitizer
+from ecgdl.signals.record import EcgRecord
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def grid_page(
+    w: int = 1400, h: int = 1000, ppm: float = 7.874, minor=(250, 205, 205), major=(235, 60, 60), paper=255
+) -> np.ndarray:
+    """A white page with a 1 mm / 5 mm grid (RGB uint8), lines anti-aliased at exact positions."""
+    img = np.full((h, w, 3), paper, np.float32)
+    for axis, n in ((1, w), (0, h)):
+        pos = np.arange(n, dtype=np.float64)
+        for every, colour, width in ((1, minor, 1.0), (5, major, 1.6)):
+            step = ppm * every
+            d = pos - np.round(pos / step) * step
+            cov = np.clip(np.minimum(d + 0.5, width / 2) + np.minimum(0.5 - d, width / 2), 0, 1)
+            cov = cov[None, :, None] if axis == 1 else cov[:, None, None]
+            img = img * (1 - cov) + np.asarray(colour, np.float32) * cov
+    return np.round(img).astype(np.uint8)
+
+
+def draw_curve(img: np.ndarray, xs: np.ndarray, ys: np.ndarray, thickness: int = 2, colour=(0, 0, 0)) -> None:
+    pts = np.round(np.c_[xs, ys] * 16).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(img, [pts], False, colour, thickness, cv2.LINE_AA, shift=4)
+
+
+def rotate(img: np.ndarray, angle_deg: float) -> np.ndarray:
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
+
+
+def _record(fs_hz: float = 500.0) -> EcgRecord:
+    """Smooth synthetic 12-lead signal with QRS-like spikes (no generator dependency)."""
+    t = np.arange(int(10 * fs_hz)) / fs_hz
+    beats = sum(np.exp(-0.5 * ((t - tb) / 0.012) ** 2) for tb in np.arange(0.35, 10, 0.85))
+    waves = sum(0.25 * np.exp(-0.5 * ((t - tb - 0.25) / 0.05) ** 2) for tb in np.arange(0.35, 10, 0.85))
+    sig = np.zeros((t.size, 12))
+    for j in range(12):
+        sig[:, j] = (
+            (0.6 + 0.1 * j) * beats * (1 if j % 3 else -1) + waves + 0.05 * np.sin(2 * np.pi * 0.3 * t + j)
+        )
+    return EcgRecord(sig, fs_hz, "synthetic")
+
+
+def _snr_db(truth: np.ndarray, pred: np.ndarray, fs_hz: float) -> float:
+    from ecgdl.metrics.snr import snr_kaggle
+
+    return float(snr_kaggle(truth, np.nan_to_num(pred), fs_hz).snr_db)
+
+
+# ------------------------------------------------------------------------------------------------ io
+
+
+def test_to_rgb_handles_grey_rgba_16bit_and_float() -> None:
+    grey = np.full((5, 6), 100, np.uint8)
+    assert to_rgb_uint8(grey).shape == (5, 6, 3)
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 3] = 0  # fully transparent black -> white paper
+    assert (to_rgb_uint8(rgba) == 255).all()
+    rgba[..., 3] = 255
+    assert (to_rgb_uint8(rgba) == 0).all()
+    img16 = np.full((4, 4, 3), 65535, np.uint16)
+    assert (to_rgb_uint8(img16) == 255).all()
+    assert (to_rgb_uint8(np.full((3, 3), 0.5, np.float32)) == 128).all()
+    bgr = np.zeros((2, 2, 3), np.uint8)
+    bgr[..., 0] = 200  # blue in OpenCV order
+    assert to_rgb_uint8(bgr, channels_bgr=True)[0, 0].tolist() == [0, 0, 200]
+    with pytest.raises(ImageLoadError, match="shape"):
+        to_rgb_uint8(np.zeros((2, 2, 5), np.uint8))
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "bmp", "tiff"])
+def test_load_image_formats(tmp_path: Path, ext: str) -> None:
+    img = grid_page(120, 80)
+    path = tmp_path / f"page.{ext}"
+    assert cv2.imwrite(str(path), img[..., ::-1])
+    out = load_image(path)
+    assert out.shape == (80, 120, 3) and out.dtype == np.uint8
+    tol = 12.0 if ext == "jpg" else 0.01  # JPEG subsamples the chroma of the thin red lines
+    assert np.abs(out.astype(int) - img.astype(int)).mean() <= tol
+
+
+def test_load_image_grey_rgba_and_16bit_files(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "g.png"), np.full((10, 12), 30, np.uint8))
+    assert load_image(tmp_path / "g.png").tolist()[0][0] == [30, 30, 30]
+    rgba = np.zeros((10, 12, 4), np.uint8)
+    rgba[:5, :, 3] = 255  # top half opaque black, bottom transparent
+    cv2.imwrite(str(tmp_path / "a.png"), rgba)
+    out = load_image(tmp_path / "a.png")
+    assert (out[:5] == 0).all() and (out[5:] == 255).all()
+    cv2.imwrite(str(tmp_path / "d.png"), np.full((10, 12, 3), 257 * 200, np.uint16))
+    assert (load_image(tmp_path / "d.png") == 200).all()
+
+
+def test_load_image_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ImageLoadError, match=r"missing\.png"):
+        load_image(tmp_path / "missing.png")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ImageLoadError, match=r"empty\.png.*empty"):
+        load_image(empty)
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"this is not an image at all" * 10)
+    with pytest.raises(ImageLoadError, match=r"junk\.jpg"):
+        load_image(junk)
+
+
+# ------------------------------------------------------------------------------------------------ geometry
+
+
+@pytest.mark.parametrize("angle", [3.0, -7.5, 14.0])
+def test_deskew_recovers_the_grid_angle(angle: float) -> None:
+    page = grid_page(1200, 900, ppm=6.0)
+    draw_curve(page, np.linspace(100, 1100, 400), 450 + 30 * np.sin(np.linspace(0, 20, 400)))
+    rot = rotate(page, angle)  # counter-clockwise on screen: lines rise to the right (negative image angle)
+    rect = estimate_rectification(rot)
+    assert abs(rect.angle_h_deg + angle) < 0.2
+    assert not rect.identity
+    # A horizontal grid line of the original page is horizontal after rectification.
+    h, w = page.shape[:2]
+    m = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
+    xs = np.linspace(300, 900, 20)
+    pts = np.c_[xs, np.full_like(xs, 300.0), np.ones_like(xs)] @ (rect.H @ m).T
+    assert np.ptp(pts[:, 1] / pts[:, 2]) < 1.0
+
+
+def test_straight_page_is_left_alone() -> None:
+    page = grid_page(900, 700)
+    rect = estimate_rectification(page)
+    assert rect.identity
+    assert warp_image(page, rect) is page
+
+
+def test_perspective_makes_grid_lines_axis_aligned() -> None:
+    page = grid_page(1400, 1000, ppm=7.0)
+    h, w = page.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[40, 30], [w - 10, 0], [w - 60, h - 20], [0, h]])
+    g = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(page, g, (w, h), borderValue=(255, 255, 255))
+    rect = estimate_rectification(warped)
+    assert rect.perspective
+    hg = rect.H @ g
+    for yv in (250.0, 500.0, 750.0):
+        xs = np.linspace(200, 1200, 15)
+        p = np.c_[xs, np.full_like(xs, yv), np.ones_like(xs)] @ hg.T
+        assert np.ptp(p[:, 1] / p[:, 2]) < 3.0
+    for xv in (300.0, 700.0, 1100.0):
+        ys = np.linspace(150, 850, 15)
+        p = np.c_[np.full_like(ys, xv), ys, np.ones_like(ys)] @ hg.T
+        assert np.ptp(p[:, 0] / p[:, 2]) < 3.0
+
+
+def test_homography_from_parallel_families_is_a_rotation() -> None:
+    a = np.deg2rad(5.0)
+    vh = np.array([np.cos(a), np.sin(a), 0.0])
+    vv = np.array([-np.sin(a), np.cos(a), 0.0])
+    hmat, _ = homography_from_vanishing_points(vh, vv, (1000, 800))
+    assert abs(hmat[2, 0]) < 1e-9 and abs(hmat[2, 1]) < 1e-9
+    # lengths are kept
+    p = np.array([[100, 100, 1], [100 + np.cos(a) * 500, 100 + np.sin(a) * 500, 1]]) @ hmat.T
+    p = p[:, :2] / p[:, 2:]
+    assert abs(np.hypot(*(p[1] - p[0])) - 500) < 1e-6
+    assert abs(p[1, 1] - p[0, 1]) < 1e-6
+
+
+# ------------------------------------------------------------------------------------------------ calibration
+
+
+@pytest.mark.parametrize(
+    ("ppm", "minor", "major"),
+    [
+        (7.874, (254, 223, 219), (255, 0, 0)),  # ECG-Image-Kit red
+        (5.3, (206, 236, 206), (90, 170, 100)),  # green
+        (9.1, (205, 205, 205), (120, 120, 120)),  # black-and-white copy
+        (3.2, (250, 214, 222), (236, 128, 150)),  # low-resolution pink
+    ],
+)
+def test_grid_calibration_within_one_percent(ppm: float, minor, major) -> None:
+    page = grid_page(1300, 900, ppm=ppm, minor=minor, major=major)
+    draw_curve(page, np.linspace(50, 1250, 500), 450 + 40 * np.sin(np.linspace(0, 30, 500)))
+    cal = estimate_grid(page)
+    assert cal.found
+    assert abs(cal.px_per_mm_x / ppm - 1) < 0.01
+    assert abs(cal.px_per_mm_y / ppm - 1) < 0.01
+
+
+def test_grid_calibration_without_grid_is_not_found() -> None:
+    page = np.full((600, 900, 3), 255, np.uint8)
+    draw_curve(page, np.linspace(50, 850, 300), 300 + 30 * np.sin(np.linspace(0, 17, 300)))
+    assert not estimate_grid(page).found
+
+
+def test_estimate_period_of_a_pure_comb() -> None:
+    x = np.arange(3000)
+    prof = ((x % 10) == 0).astype(float) + 2.0 * ((x % 50) == 0)  # 10 px minor, 50 px major lines
+    res = estimate_period(prof, prior_px_per_mm=10.0)
+    assert res is not None and res.major_seen and abs(res.px_per_mm - 10.0) < 0.01
+
+
+def test_fallback_calibrations() -> None:
+    assert calibrate_from_pulse(78.74, 39.37) == pytest.approx((78.74, 196.85))
+    ppm, pps, ppmv = calibrate_from_layout(1968.5, 10.0)
+    assert ppm == pytest.approx(7.874) and pps == pytest.approx(196.85) and ppmv == pytest.approx(78.74)
+    with pytest.raises(ValueError):
+        calibrate_from_pulse(0, 10)
+
+
+# ------------------------------------------------------------------------------------------------ grid removal
+
+
+def test_ink_keeps_the_trace_and_drops_a_coloured_grid() -> None:
+    page = grid_page(800, 500)
+    xs = np.linspace(50, 750, 300)
+    draw_curve(page, xs, 250.3 + 3 * np.sin(xs / 10), thickness=2)
+    ink = extract_ink(page, px_per_mm=7.874)
+    assert ink.mask[243:258, 100:700].any(axis=0).all()  # the trace everywhere
+    assert not ink.mask[:200].any() and not ink.mask[300:].any()  # no grid
+
+
+def test_ink_suppresses_a_grey_grid() -> None:
+    page = grid_page(800, 500, minor=(205, 205, 205), major=(120, 120, 120))
+    draw_curve(page, np.linspace(50, 750, 300), 250 + 20 * np.sin(np.linspace(0, 12, 300)), thickness=2)
+    ink = extract_ink(page, px_per_mm=7.874)
+    assert ink.mask[200:300, 100:700].any(axis=0).mean() > 0.95
+    assert ink.mask[:180].mean() < 0.01 and ink.mask[320:].mean() < 0.01
+
+
+def test_long_runs_and_separator_bars() -> None:
+    m = np.zeros((3, 10), bool)
+    m[0, 2:9] = True
+    m[1, :3] = True
+    m[2, :] = True
+    assert long_runs(m, 5).sum(axis=1).tolist() == [7, 0, 10]
+    page = np.full((300, 400, 3), 255, np.uint8)
+    xs = np.linspace(20, 380, 200)
+    draw_curve(page, xs, 150.0 + 3 * np.sin(xs / 10), thickness=2)
+    cv2.rectangle(page, (198, 125), (203, 175), (0, 0, 0), -1)  # a 6 x 51 px separator bar
+    ink = extract_ink(page, px_per_mm=7.874)
+    cleaned, boxes = remove_separator_bars(ink, 2.0, 7.874)
+    assert len(boxes) == 1 and abs(boxes[0][0] - 198) <= 1
+    assert not cleaned.mask[125:140, 198:204].any()
+    assert cleaned.mask[144:157, 100].any()
+
+
+# ------------------------------------------------------------------------------------------------ trace
+
+
+def test_trace_of_a_sine_within_half_a_pixel() -> None:
+    page = grid_page(900, 400)
+    xs = np.arange(40, 860, 0.25)
+    ys = 200 + 35 * np.sin(xs / 45.0) + 10 * np.sin(xs / 9.0)
+    draw_curve(page, xs, ys, thickness=2)
+    ink = extract_ink(page, px_per_mm=7.874)
+    tr = extract_row_trace(ink.mask, ink.weight, 60, 840, 200.0, 100, 300)
+    truth = np.interp(tr.x, xs, ys)
+    err = tr.y - truth
+    assert np.sqrt(np.mean(err**2)) < 0.5
+    assert tr.gap_fraction == 0.0
+
+
+def test_trace_keeps_a_sharp_peak_and_bridges_a_gap() -> None:
+    page = np.full((400, 600, 3), 255, np.uint8)
+    xs = np.arange(20, 580, 0.25)
+    ys = 250 - 150 * np.exp(-0.5 * ((xs - 300) / 3.0) ** 2)
+    draw_curve(page, xs, ys, thickness=2)
+    page[:, 150:156] = 255  # a break in the line
+    ink = extract_ink(page, px_per_mm=7.874)
+    tr = extract_row_trace(ink.mask, ink.weight, 25, 575, 250.0, 50, 350)
+    assert abs(tr.y.min() - ys.min()) < 2.0  # the tip survives
+    assert tr.gap_fraction > 0
+    assert np.isfinite(tr.y_at(np.array([152.0]))).all() and abs(tr.y_at(np.array([152.0]))[0] - 250) < 1.5
+
+
+def test_trace_follows_its_own_row_when_another_comes_close() -> None:
+    page = np.full((500, 600, 3), 255, np.uint8)
+    xs = np.arange(20, 580, 0.25)
+    own = 300 + 8 * np.sin(xs / 20)
+    other = 180 + 100 * np.exp(-0.5 * ((xs - 300) / 4.0) ** 2)  # the row above dips down to ours
+    draw_curve(page, xs, own)
+    draw_curve(page, xs, other)
+    ink = extract_ink(page, px_per_mm=7.874)
+    tr = extract_row_trace(ink.mask, ink.weight, 25, 575, 300.0, 190, 480, other_baselines=(180.0,))
+    assert np.abs(tr.y - np.interp(tr.x, xs, own)).max() < 8.0
+
+
+# ------------------------------------------------------------------------------------------------ pulse
+
+
+def test_pulse_gives_gain_and_speed() -> None:
+    ppm = 7.874
+    page = np.full((400, 700, 3), 255, np.uint8)
+    base, x0 = 250.0, 40.0
+    px_mv, px_s = 20 * ppm, 50 * ppm  # 20 mm/mV, 50 mm/s
+    pulse = [(x0, base), (x0 + 0.04 * px_s, base), (x0 + 0.04 * px_s, base - px_mv)]
+    pulse += [(x0 + 0.24 * px_s, base - px_mv), (x0 + 0.24 * px_s, base), (x0 + 0.28 * px_s, base)]
+    p = np.array(pulse)
+    draw_curve(page, p[:, 0], p[:, 1])
+    xs = np.arange(x0 + 0.28 * px_s + 16, 680, 0.5)
+    draw_curve(page, xs, base - 10 * np.sin(xs / 15))
+    ink = extract_ink(page, px_per_mm=ppm)
+    tr = extract_row_trace(ink.mask, ink.weight, 30, 690, base, 20, 390)
+    found = detect_pulse(tr.col_x, tr.col_y, ppm, ppm, top=tr.col_top, bottom=tr.col_bottom, stroke_px=3)
+    assert found is not None
+    assert gain_from_pulse(found, ppm) == 20.0
+    assert speed_from_pulse(found, ppm) == 50.0
+    assert abs(found.height_px - px_mv) < 3
+
+
+def test_no_pulse_on_a_plain_trace() -> None:
+    page = np.full((300, 600, 3), 255, np.uint8)
+    xs = np.arange(20, 580, 0.5)
+    draw_curve(page, xs, 150 - 60 * np.exp(-0.5 * ((xs - 100) / 3) ** 2) + 5 * np.sin(xs / 30))
+    ink = extract_ink(page, px_per_mm=7.874)
+    tr = extract_row_trace(ink.mask, ink.weight, 20, 580, 150, 20, 280)
+    assert detect_pulse(tr.col_x, tr.col_y, 7.874, 7.874, top=tr.col_top, bottom=tr.col_bottom) is None
+    assert detect_pulse(tr.col_x, tr.col_y, 7.874, 7.874, side="end") is None
+
+
+# ------------------------------------------------------------------------------------------------ layout
+
+
+def test_rows_and_layout_from_drawn_traces() -> None:
+    page = np.full((900, 1200, 3), 255, np.uint8)
+    page[20:40, 50:400] = 0  # a block of header "text" is not a row
+    xs = np.arange(80, 1150, 0.5)
+    for k, base in enumerate((200, 400, 600, 800)):
+        spikes = sum(np.exp(-0.5 * ((xs - c) / 3.0) ** 2) for c in np.arange(120 + 10 * k, 1150, 160))
+        draw_curve(page, xs, base - 60 * spikes - 2 * np.sin(xs / 25))
+    ink = extract_ink(page, px_per_mm=6.0)
+    rows = find_rows(ink.mask, 6.0)
+    assert np.allclose([r.baseline_y_px for r in rows], [200, 400, 600, 800], atol=4)
+    assert all(abs(r.x_start_px - 80) < 4 and abs(r.x_end_px - 1150) < 4 for r in rows)
+    name, used = choose_layout(rows, ink.mask, 6.0)
+    assert name == "3x4+II" and len(used) == 4
+    assert choose_layout(rows[:3], ink.mask, 6.0)[0] == "3x4"
+    with pytest.raises(ValueError, match="at least 3"):
+        choose_layout(rows[:2], ink.mask, 6.0)
+
+
+def test_segments_follow_the_kaggle_convention() -> None:
+    rows = [RowBand(200.0 + 280 * k, 78.74, 78.74 + 1968.5, 1.0) for k in range(4)]
+    segs = build_segments("3x4+II", rows, 196.85, 10.0, 1700)
+    assert [s.lead for s in segs[:4]] == ["I", "aVR", "V1", "V4"]
+    assert segs[1].t0_s == 2.5 and segs[1].x0_px == pytest.approx(78.74 + 492.125)
+    assert segs[-1].lead == "II" and segs[-1].duration_s == pytest.approx(10.0)
+    assert isoelectric_level(np.r_[np.full(50, 101.0), np.linspace(60, 140, 20)]) == pytest.approx(
+        101.0, abs=0.3
+    )
+
+
+# ------------------------------------------------------------------------------------------------ resample
+
+
+def test_resample_places_samples_and_nans() -> None:
+    fs, n = 500.0, 5000
+    x = np.arange(100.0, 593.0)
+    seg = SegmentSignal("aVR", 2.5, 2.5, 100.0, 300.0, 196.85, 78.74, x, 300.0 - 78.74 * np.sin(x / 30))
+    sig, geom = assemble_record([seg], fs, n)
+    assert sample_range(2.5, 2.5, fs, n) == (1250, 2500)
+    j = LEADS.index("aVR")
+    k = np.arange(1250, 2500)
+    expect = np.sin((100.0 + (k / fs - 2.5) * 196.85) / 30)
+    assert np.allclose(sig[1250:2500, j], expect, atol=1e-3)
+    assert np.isnan(sig[:1250, j]).all() and np.isnan(sig[2500:, j]).all()
+    assert np.isnan(np.delete(sig, j, axis=1)).all()
+    assert geom[0]["start_sample"] == 1250 and geom[0]["end_sample"] == 2500
+
+
+def test_missing_limb_lead_is_rebuilt_from_einthoven() -> None:
+    from ecgdl.classical.digitizer import _repair_missing_leads
+
+    rows = [RowBand(200.0 + 280 * k, 78.74, 78.74 + 1968.5, 1.0) for k in range(4)]
+    segs = build_segments("3x4+II", rows, 196.85, 10.0, 1700)
+    rng = np.random.default_rng(0)
+    sig = np.full((5000, 12), np.nan)
+    lead_i, lead_ii = rng.normal(size=5000), rng.normal(size=5000)
+    sig[:1250, LEADS.index("I")] = lead_i[:1250]
+    sig[:1250, LEADS.index("III")] = (lead_ii - lead_i)[:1250]
+    sig[1250:2500, LEADS.index("aVR")] = 0.1
+    rebuilt = _repair_missing_leads(sig, segs, ["II", "aVL"], 500.0)
+    assert rebuilt == ["II"]
+    assert np.allclose(sig[:1250, LEADS.index("II")], lead_ii[:1250])  # known where I and III are
+    assert (sig[1250:, LEADS.index("II")] == 0).all()  # rest of the rhythm strip: zeros
+    assert (sig[1250:2500, LEADS.index("aVL")] == 0).all()  # aVF is missing too: no identity, zeros
+
+
+# ------------------------------------------------------------------------------------------------ digitizer
+
+
+def test_protocol_and_config() -> None:
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "model" / "classical.yaml")
+    dig = instantiate(cfg)
+    assert isinstance(dig, ClassicalDigitizer) and isinstance(dig, Digitizer)
+    keys = set(cfg.keys()) - {"_target_"}
+    import inspect
+
+    assert keys == set(inspect.signature(ClassicalDigitizer.__init__).parameters) - {"self"}
+    with pytest.raises(KeyError, match="unknown layout"):
+        ClassicalDigitizer(layout="7x7")
+
+
+def test_digitizer_errors_are_clear() -> None:
+    dig = ClassicalDigitizer()
+    with pytest.raises(DigitizationError, match="layout"):
+        dig.digitize(np.full((600, 800, 3), 255, np.uint8), 500.0, 5000)
+    with pytest.raises(DigitizationError, match="too small"):
+        dig.digitize(np.zeros((10, 10, 3), np.uint8), 500.0, 5000)
+    with pytest.raises(DigitizationError, match="io"):
+        dig.digitize(np.zeros((10, 10, 7), np.uint8), 500.0, 5000)
+    with pytest.raises(ValueError, match="fs_hz"):
+        dig.digitize(np.zeros((100, 100, 3), np.uint8), 0.0, 5000)
+
+
+def test_digitizer_on_renders(tmp_path: Path) -> None:
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record()
+    for cfg, min_db in (
+        (RenderConfig(), 18.0),
+        (RenderConfig(layout="6x2", grid_colour="green", pulse="start", gain_mm_per_mv=5.0), 15.0),
+        (RenderConfig(layout="3x4+3", speed_mm_per_s=50.0, pulse="start", grid_colour="bw"), 15.0),
+    ):
+        img, truth = render_ecg(rec, cfg, np.random.default_rng(0))
+        out = ClassicalDigitizer(debug_dir=str(tmp_path)).digitize(img, rec.fs_hz, rec.n_samples, "r")
+        assert out.meta["layout"] == cfg.layout
+        assert out.meta["gain_mm_per_mv"] == cfg.gain_mm_per_mv
+        assert out.meta["speed_mm_per_s"] == cfg.speed_mm_per_s
+        assert abs(out.meta["px_per_mm"] / truth.px_per_mm - 1) < 0.002
+        # NaN exactly where the truth is NaN (window starts may differ by one sample)
+        assert (np.isfinite(out.signal_mv).sum(0) >= np.isfinite(truth.record.signal_mv).sum(0) - 2).all()
+        assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= min_db
+        segs = out.meta["segments"]
+        assert {s["lead"] for s in segs} == set(LEADS)
+        assert all(k in segs[0] for k in ("x0_px", "baseline_y_px", "px_per_s", "px_per_mv", "start_sample"))
+    assert sorted(p.name for p in tmp_path.glob("r_*.png")) == [
+        "r_1_rectified.png",
+        "r_2_ink.png",
+        "r_3_layout.png",
+    ]
+
+
+def test_digitizer_on_a_rotated_render() -> None:
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record()
+    img, truth = render_ecg(rec, RenderConfig(), np.random.default_rng(0))
+    out = ClassicalDigitizer().digitize(rotate(img, 6.0), rec.fs_hz, rec.n_samples)
+    assert abs(out.meta["rotation_deg"] + 6.0) < 0.2
+    assert out.meta["segments_frame"] == "rectified" and np.asarray(out.meta["homography"]).shape == (3, 3)
+    assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= 12.0
+
+
+#: Measured on the 10 dev_eik_clean pages: 22.4 dB; the test leaves a 2 dB margin.
+DEV_EIK_MIN_DB = 20.4
+
+
+@pytest.mark.shared_data
+def test_digitizer_on_dev_eik_clean(shared_data: Path) -> None:
+    root = shared_data / "dev_eik_clean"
+    ids = pd.read_csv(root / "train.csv")
+    truths, preds = [], []
+    dig = ClassicalDigitizer()
+    for _, row in ids.iterrows():
+        rid = str(row.id)
+        truths.append(pd.read_csv(root / "train" / rid / f"{rid}.csv")[list(LEADS)].to_numpy())
+        image = load_image(root / "train" / rid / f"{rid}-0001.png")
+        rec = dig.digitize(image, float(row.fs), int(row.sig_len), rid)
+        assert rec.meta["layout"] == "3x4+II"
+        preds.append(np.nan_to_num(rec.signal_mv))
+    from ecgdl.metrics.snr import snr_kaggle
+
+    assert snr_kaggle(truths, preds, 500.0).snr_db >= DEV_EIK_MIN_DB
