@@ -36,6 +36,8 @@ REPORT_COLUMNS = [
     "px_per_mm",
     "gain_mm_per_mv",
     "fs_hz",
+    "einthoven_db",
+    "goldberger_db",
     "error",
 ]
 
