@@ -7,7 +7,9 @@
 5. :mod:`~ecgdl.classical.layout` -- rows of trace, layout (3x4+II, 3x4+3, 6x2, 12x1, 3x4), lead segments.
 6. :mod:`~ecgdl.classical.trace` -- per-column sub-pixel trace of each row (dynamic programming over ink runs).
 7. :mod:`~ecgdl.classical.pulse` -- calibration pulses: gain (mm/mV) and paper speed; pulses are cut off.
-8. :mod:`~ecgdl.classical.resample` -- mV at the requested rate, NaN where a lead is not printed.
+8. :mod:`~ecgdl.classical.resample` -- mV at the requested rate, NaN where a lead is not printed. A lead that
+   could not be traced is rebuilt from the simultaneous limb leads (Einthoven / Goldberger) or set to 0 mV over
+   its window (``meta["missing_leads"]``); more than ``max_missing_leads`` of them is a DigitizationError.
 
 Scales: with a grid, px/s = px/mm (x) * speed and px/mV = px/mm (y) * gain, speed and gain from the pulse when
 there is one, else the defaults (25 mm/s, 10 mm/mV). Without a grid, the pulse gives px/mV and px/s directly;

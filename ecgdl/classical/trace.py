@@ -1,17 +1,18 @@
 """Trace extraction: one sub-pixel y per pixel column along a row of the page, by dynamic programming over ink runs.
 
-In every pixel column the ink mask inside the row's search band splits into vertical runs. A Viterbi pass picks
-one run per column (or a gap) minimising the vertical jumps between consecutive columns, plus a weak pull towards
-the row's baseline; runs claimed by a neighbouring row's baseline cost extra. The chosen run gives the column's
-value:
+In every pixel column the ink mask inside the row's search band splits into vertical runs (holes thinner than a
+stroke are closed first, so the two edges of a narrow spike stay one run). A Viterbi pass picks one run per
+column, or a gap, minimising the vertical jumps between consecutive columns plus weak penalties: distance from the
+row's zero line, runs closer to another row's zero line (optional), runs on character-sized components (labels).
+The path starts free (no jump cost into the first run), so a lead boundary is not a constraint. The chosen run
+gives the column's value:
 
-* a short run (about one stroke thick) -> its ink-weighted centroid (sub-pixel);
-* a tall run (a steep stroke, e.g. a QRS edge) -> its centre, except at a local tip (the run's top or bottom is a
-  local extreme of the path) where the extreme end, moved inwards by half the stroke width, is used instead, so
-  peaks keep their amplitude ("thinning" of thick strokes);
-* a run much taller than the path needs (another row's trace touching ours) -> the part nearest to where the path
-  comes from and goes to;
-* gaps (no ink, or ink too far away) -> linear interpolation between the neighbouring columns (bridging).
+* a short run (about one stroke thick) -> its anti-aliased, coverage-weighted centroid (sub-pixel);
+* a tall run (a steep stroke) -> the middle of a bracket that undoes the stroke's thickness: the ink's upper
+  boundary is an erosion of the centre line by the pen, the lower one a dilation, so the opening of the upper
+  and the closing of the lower boundary bracket the true line and meet where it is monotone. At a turning point
+  (a QRS tip) the exact side of the bracket is used, so peaks keep their amplitude ("thinning");
+* gaps (no ink) -> left out; the resampler interpolates linearly across them (bridging).
 """
 
 from __future__ import annotations
