@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from ecgdl.aug.transforms import CUSTOM_TRANSFORMS
+from ecgdl.constants import KAGGLE_IMAGE_TYPES
 from ecgdl.render.truth import RenderTruth
 
 __all__ = [
@@ -52,15 +53,7 @@ PRESETS: tuple[str, ...] = (
 #: Kaggle image-type suffix -> the preset that imitates it (0012, a black-and-white mould scan, is ``mold``'s
 #: greyscale branch).
 KAGGLE_TYPE_PRESETS: dict[str, str] = {
-    "0001": "clean",
-    "0003": "scan",
-    "0004": "bw_scan",
-    "0005": "photo",
-    "0006": "screen",
-    "0009": "stained",
-    "0010": "damaged",
-    "0011": "mold",
-    "0012": "mold",
+    code: ("mold" if name == "mold_bw" else name) for code, name in KAGGLE_IMAGE_TYPES.items()
 }
 
 #: albumentations transforms that round keypoints to whole pixels, drop them or add copies: they would break the
