@@ -78,9 +78,8 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
                 ckpt = trainer.checkpoint_callback.best_model_path or None
             if ckpt is None and trainable and cfg.get("train"):
                 log.warning("no best checkpoint found: testing the current weights")
-            trainer.test(
-                model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True
-            ) if ckpt else trainer.test(model, datamodule=datamodule)
+            # the best checkpoint's weights (loaded with weights_only=True), else the weights in memory
+            trainer.test(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True if ckpt else None)
             metrics.update(_scalar_metrics(trainer.callback_metrics))
         summary = {
             **metrics,
