@@ -85,3 +85,13 @@ def test_predict_cli_exit_code_says_whether_any_failed(small_kaggle_root, tmp_pa
     )
     assert proc.returncode == 1
     assert "bad.png" in (tmp_path / "o" / "report.csv").read_text()
+
+
+def test_predict_with_the_shipped_cnn_weights(make_cfg, shared_data, tmp_path) -> None:
+    """predict.py model=cnn works on a fresh install: the weights in ecgdl/assets load with weights_only=True."""
+    image = shared_data / "dev_eik_clean" / "train" / "841" / "841-0001.png"
+    metrics = predict.run(make_cfg("predict", ["model=cnn", f"input={image}", f"output_dir={tmp_path}"]))
+    assert metrics["n_predicted"] == 1, (tmp_path / "report.csv").read_text()
+    values = pd.read_csv(tmp_path / "841-0001.csv").to_numpy()
+    assert values.shape == (5000, 12) and np.isfinite(values[:, 1]).all()
+    assert np.nanstd(values[:, 1]) > 0.05  # a real trace, not a flat line
