@@ -39,6 +39,7 @@ from ecgdl.signals.record import EcgRecord
 __all__ = [
     "LEAD_START_3X4_S",
     "FolderScore",
+    "per_type_db",
     "read_lead_csv",
     "score_folder",
     "submission_rows",
@@ -215,6 +216,15 @@ def read_lead_csv(path: str | Path) -> np.ndarray:
     return frame[list(LEADS)].to_numpy(dtype=np.float64)
 
 
+def per_type_db(frame: pd.DataFrame, type_column: str) -> dict[str, float]:
+    """``{type: 10*log10(mean ratio)}`` over the rows of each image type (the dataset score, per type)."""
+    out = {}
+    for name, group in frame.groupby(type_column, sort=True):
+        mean = float(group["ratio"].mean())
+        out[str(name)] = 10.0 * math.log10(mean) if mean > 0 else float("-inf")
+    return out
+
+
 @dataclass
 class FolderScore:
     """Outcome of :func:`score_folder`.
@@ -241,12 +251,7 @@ class FolderScore:
 
     def per_type(self) -> dict[str, float]:
         """``{type name: 10*log10(mean ratio)}`` over the scored images of each image type."""
-        scored = self.per_image.dropna(subset=["ratio"])
-        out = {}
-        for name, group in scored.groupby("type_name", sort=True):
-            mean = float(group["ratio"].mean())
-            out[str(name)] = 10.0 * math.log10(mean) if mean > 0 else float("-inf")
-        return out
+        return per_type_db(self.per_image.dropna(subset=["ratio"]), "type_name")
 
     def to_metrics(self) -> dict[str, Any]:
         """A ``metrics.json``-style dict (the keys :mod:`ecgdl.leaderboard` reads)."""

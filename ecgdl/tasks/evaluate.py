@@ -24,20 +24,12 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from ecgdl.constants import LEADS
-from ecgdl.metrics.kaggle import score_folder
+from ecgdl.metrics.kaggle import per_type_db, score_folder
 from ecgdl.metrics.signal import dtw_distance, pearson_r, rpeak_metrics
 from ecgdl.metrics.snr import fill_undefined, snr_kaggle
 from ecgdl.signals.record import EcgRecord
 from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
 from ecgdl.tasks.predict import build_digitizer
-
-
-def _per_type(frame: pd.DataFrame) -> dict[str, float]:
-    out = {}
-    for name, group in frame.groupby("image_type", sort=True):
-        mean = float(group["ratio"].mean())
-        out[str(name)] = 10 * math.log10(mean) if mean > 0 else float("-inf")
-    return out
 
 
 def _extra_metrics(truth: np.ndarray, pred: np.ndarray, fs: float) -> dict[str, float]:
@@ -165,7 +157,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         frame = pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
     lead_db = pd.DataFrame(result.lead_db, index=ids, columns=list(LEADS))
     ok = frame["status"] == "ok"
-    per_type = _per_type(frame)
+    per_type = per_type_db(frame, "image_type")
     metrics: dict[str, Any] = {
         "snr_db": result.snr_db,
         "snr_db_ok": 10 * math.log10(frame.loc[ok, "ratio"].mean()) if ok.any() else float("nan"),
