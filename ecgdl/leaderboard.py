@@ -3,7 +3,9 @@
 Runs are single Hydra runs or multirun sweep jobs; a run is labelled by the Hydra overrides found in
 ``.hydra/overrides.yaml`` next to its ``metrics.json`` or in a parent folder (up to the root), else by its
 relative path. Writes ``leaderboard.csv``, ``leaderboard.md`` and a self-contained ``leaderboard.html``
-(click-to-sort table, pure-CSS bars of per-image-type SNR when ``metrics.json`` has ``per_type``).
+(click-to-sort table, pure-CSS bars of per-image-type SNR when ``metrics.json`` has ``per_type``), and, when runs
+name their model and evaluation set, ``results.md`` / ``results.csv``: the model x (set, degradation) table of
+SNR in dB (:func:`results_table`; the best run per cell).
 
 Usage: ``python -m ecgdl.leaderboard outputs/ --out reports/``
 """
@@ -24,10 +26,21 @@ from typing import Any
 import pandas as pd
 import yaml
 
-__all__ = ["collect_runs", "main", "write_leaderboard"]
+__all__ = ["collect_runs", "main", "results_table", "write_leaderboard"]
 
 METRICS_FILE = "metrics.json"
-BASE_COLUMNS = ["rank", "run", "snr_db", "rmse_mv", "n_images", "n_failed", "model", "aug", "path"]
+BASE_COLUMNS = [
+    "rank",
+    "run",
+    "snr_db",
+    "rmse_mv",
+    "n_images",
+    "n_failed",
+    "model",
+    "aug",
+    "eval_set",
+    "path",
+]
 TYPE_PREFIX = "per_type/"
 
 
@@ -95,6 +108,7 @@ def collect_runs(root: str | Path) -> pd.DataFrame:
             "n_failed": _number(metrics.get("n_failed")),
             "model": metrics.get("model") or _override_value(overrides or [], "model"),
             "aug": metrics.get("aug") or _override_value(overrides or [], "aug"),
+            "eval_set": metrics.get("eval_set"),
             "path": rel,
         }
         per_type = metrics.get("per_type")
@@ -110,6 +124,35 @@ def collect_runs(root: str | Path) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame[BASE_COLUMNS + type_cols]
+
+
+def results_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Model x ``<eval_set> <image type>`` table of SNR (dB) from a :func:`collect_runs` frame.
+
+    Each run contributes its ``per_type/<type>`` values (its ``snr_db`` under ``all`` when it has none) to its
+    model's row; a cell several runs fill keeps the best. Rows are ordered by their mean over the filled cells
+    (best first), columns by set, then type. Runs without a model or eval_set are left out.
+    """
+    if frame.empty or "model" not in frame or "eval_set" not in frame:
+        return pd.DataFrame()
+    type_cols = [c for c in frame.columns if c.startswith(TYPE_PREFIX)]
+    cells: dict[tuple[str, str], float] = {}
+    for _, run in frame.iterrows():
+        model, eval_set = run.get("model"), run.get("eval_set")
+        if not isinstance(model, str) or not isinstance(eval_set, str):
+            continue
+        values = {c[len(TYPE_PREFIX) :]: run[c] for c in type_cols if math.isfinite(_number(run[c]))}
+        if not values and math.isfinite(_number(run["snr_db"])):
+            values = {"all": run["snr_db"]}
+        for image_type, value in values.items():
+            key = (model, f"{eval_set} {image_type}")
+            cells[key] = max(cells.get(key, -math.inf), float(value))
+    if not cells:
+        return pd.DataFrame()
+    table = pd.Series(cells).unstack()
+    table = table[sorted(table.columns)]
+    order = table.mean(axis=1, skipna=True).sort_values(ascending=False).index
+    return table.loc[order].rename_axis("model").rename_axis(None, axis=1)
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -240,6 +283,15 @@ def write_leaderboard(frame: pd.DataFrame, out_dir: str | Path, *, title: str = 
     frame.to_csv(paths["csv"], index=False)
     paths["md"].write_text(f"# {title}\n\n" + _markdown(frame))
     paths["html"].write_text(_html(frame, title))
+    table = results_table(frame)
+    if not table.empty:
+        paths["results_csv"] = out / "results.csv"
+        paths["results_md"] = out / "results.md"
+        table.to_csv(paths["results_csv"])
+        paths["results_md"].write_text(
+            f"# {title}: SNR (dB) by model and evaluation set / degradation\n\n"
+            + _markdown(table.reset_index())
+        )
     return paths
 
 

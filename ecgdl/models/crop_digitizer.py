@@ -4,6 +4,10 @@ layout, each lead's baseline and time window), a network reads the trace in ever
 Each crop is sampled straight from the input image through the composite map crop -> rectified page -> input
 (one resampling), with the same geometry as the training crops (:class:`ecgdl.data.targets.CropSpec`): 2.5 s
 wide, ``height_mm`` tall, the lead's zero-mV baseline at ``baseline_frac`` of the height.
+
+A crop cannot see a trace that leaves it (deep S waves, tall R waves at 10 mm/mV in a 40-mm crop): where the
+classical tracer's full-page reading lies outside the crop (within ``edge_margin_px`` of its top or bottom, widened
+by ``edge_dilate_cols`` columns each side), that reading replaces the network's (:func:`edge_fallback`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+from scipy.ndimage import binary_dilation
 
 from ecgdl.constants import LEADS
 from ecgdl.data.targets import CropSpec
@@ -67,18 +72,71 @@ def cut_page_crops(
     return np.stack(crops), {k: np.asarray(v) for k, v in info.items()}
 
 
+def rows_from_signal(
+    signal_mv: np.ndarray, info: dict[str, np.ndarray], fs_hz: float, width_px: int
+) -> np.ndarray:
+    """(N, width_px) crop rows at which a (T, 12) signal in mV would be drawn in each crop of ``info``
+    (linear interpolation between samples; NaN where the lead has no value)."""
+    n_crops = len(info["lead_index"])
+    out = np.full((n_crops, width_px), np.nan)
+    k = np.arange(signal_mv.shape[0])
+    for i in range(n_crops):
+        lead = signal_mv[:, int(info["lead_index"][i])]
+        ok = np.isfinite(lead)
+        if ok.sum() < 2:
+            continue
+        t = (float(info["t0_s"][i]) + np.arange(width_px) * float(info["s_per_col"][i])) * fs_hz
+        inside = (t >= k[ok][0]) & (t <= k[ok][-1])
+        v = np.interp(t, k[ok], lead[ok])
+        out[i] = np.where(inside, float(info["baseline_y"][i]) - v * float(info["px_per_mv"][i]), np.nan)
+    return out
+
+
+def edge_fallback(
+    rows: np.ndarray, ref_rows: np.ndarray, height_px: int, margin_px: float, dilate_cols: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replace ``rows`` (N, W) by ``ref_rows`` where the reference trace leaves the crop.
+
+    A column is replaced when ``ref_rows`` lies within ``margin_px`` of the crop's top or bottom row (or
+    beyond), widened by ``dilate_cols`` columns each side; NaN reference columns are never used. ``margin_px < 0``
+    disables the fallback. Returns (fused rows, boolean mask of replaced columns).
+    """
+    rows = np.asarray(rows, np.float64)
+    ref = np.asarray(ref_rows, np.float64)
+    if rows.shape != ref.shape:
+        raise ValueError(f"rows {rows.shape} and ref_rows {ref.shape} must have the same shape")
+    if margin_px < 0 or rows.size == 0:
+        return rows.copy(), np.zeros(rows.shape, bool)
+    with np.errstate(invalid="ignore"):
+        out = (ref < margin_px) | (ref > height_px - 1 - margin_px)
+    if dilate_cols > 0:
+        out = binary_dilation(out, np.ones((1, 2 * int(dilate_cols) + 1), bool))
+    use = out & np.isfinite(ref)
+    return np.where(use, ref, rows), use
+
+
 def digitize_with_crops(
-    predict_rows, geometry, image_rgb: np.ndarray, fs_hz: float, n_samples: int, spec: CropSpec
+    predict_rows,
+    geometry,
+    image_rgb: np.ndarray,
+    fs_hz: float,
+    n_samples: int,
+    spec: CropSpec,
+    edge_margin_px: float = 4.0,
+    edge_dilate_cols: int = 3,
 ) -> EcgRecord:
     """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
 
-    ``predict_rows(images (N, 3, h, w) float in [0, 1]) -> (N, w)`` trace rows in crop pixels.
+    ``predict_rows(images (N, 3, h, w) float in [0, 1]) -> (N, w)`` trace rows in crop pixels. Where the classical
+    reading leaves a crop, it is kept (:func:`edge_fallback`; ``edge_margin_px < 0`` turns that off).
     """
     base = geometry.digitize(image_rgb, fs_hz, n_samples)
     crops, info = cut_page_crops(image_rgb, base.meta, fs_hz, spec)
     x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0)
     rows = predict_rows(x)
     rows = rows.detach().cpu().numpy() if isinstance(rows, torch.Tensor) else np.asarray(rows)
+    ref = rows_from_signal(base.signal_mv, info, fs_hz, spec.width_px)
+    rows, replaced = edge_fallback(rows, ref, spec.height_px, edge_margin_px, edge_dilate_cols)
     signal = crops_to_signal(
         rows,
         info["px_per_mv"],
@@ -96,5 +154,6 @@ def digitize_with_crops(
         "digitizer": "crops",
         "geometry": base.meta.get("digitizer", "classical"),
         "n_crops": len(rows),
+        "edge_fallback_frac": float(replaced.mean()) if replaced.size else 0.0,
     }
     return EcgRecord(signal, fs_hz, base.record_id, meta)

@@ -61,6 +61,12 @@ class DigitizerModule(L.LightningModule):
         monitor: the metric a scheduler watches (one this kind logs, e.g. ``val/snr_db`` or ``val/iou``).
         sigma_px: width of the heatmap target; l1_weight: weight of the soft-argmax L1 term (pixels).
         dice_weight: weight of soft Dice in the mask loss; pos_weight: BCE weight of trace pixels (None: 1).
+        crop: the :class:`~ecgdl.data.targets.CropSpec` fields (replaced by the trained ones from ``weights``).
+        geometry: keyword arguments of the :class:`~ecgdl.classical.ClassicalDigitizer` that finds the page
+            geometry at inference.
+        weights: a checkpoint (or the name of a shipped one) to load the network weights from.
+        edge_margin_px / edge_dilate_cols: at inference, keep the classical reading where it leaves a crop
+            (see :func:`ecgdl.models.crop_digitizer.edge_fallback`); a negative margin turns that off.
     """
 
     def __init__(
@@ -77,6 +83,8 @@ class DigitizerModule(L.LightningModule):
         crop: dict | None = None,
         geometry: dict | None = None,
         weights: str | None = None,
+        edge_margin_px: float = 4.0,
+        edge_dilate_cols: int = 3,
     ) -> None:
         super().__init__()
         if kind not in KINDS:
@@ -94,6 +102,8 @@ class DigitizerModule(L.LightningModule):
         self.monitor = monitor
         self.crop_spec = CropSpec(**(crop or {}))
         self.geometry_kwargs = dict(geometry or {})
+        self.edge_margin_px = float(edge_margin_px)
+        self.edge_dilate_cols = int(edge_dilate_cols)
         self._geometry = None
         self.weights_loaded = False
         self.example: dict | None = None
@@ -262,7 +272,14 @@ class DigitizerModule(L.LightningModule):
 
             self._geometry = ClassicalDigitizer(**self.geometry_kwargs)
         return digitize_with_crops(
-            self.predict_crops, self._geometry, image_rgb, fs_hz, n_samples, self.crop_spec
+            self.predict_crops,
+            self._geometry,
+            image_rgb,
+            fs_hz,
+            n_samples,
+            self.crop_spec,
+            edge_margin_px=self.edge_margin_px,
+            edge_dilate_cols=self.edge_dilate_cols,
         )
 
 

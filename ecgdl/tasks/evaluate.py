@@ -96,6 +96,14 @@ def _score_predictions_dir(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     return metrics
 
 
+def _eval_set_name(cfg: DictConfig) -> str:
+    """A short name of the evaluated set for leaderboards: the Kaggle folder's name, or synth/<render>."""
+    root = cfg.data.get("root")
+    if root:
+        return Path(str(root)).name
+    return f"synth/{hydra_choice('render') or 'render'}"
+
+
 def run(cfg: DictConfig) -> dict[str, Any]:
     out_dir = resolve_output_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +176,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "seconds_per_image": float(frame.loc[ok, "seconds"].mean()) if ok.any() else float("nan"),
         "model": hydra_choice("model"),
         "data": hydra_choice("data"),
+        "eval_set": _eval_set_name(cfg),
     }
     for col in ("pearson_ii", "dtw_ii", "rpeak_f1", "rpeak_error_ms", "hr_error_bpm"):
         if col in frame:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecgdl.leaderboard import collect_runs, main
+from ecgdl.leaderboard import collect_runs, main, results_table
 
 
 def _run(
@@ -82,3 +82,31 @@ def test_cli_help_and_errors(tmp_path: Path) -> None:
         main([str(tmp_path / "nope")])
     with pytest.raises(ValueError, match="does not exist"):
         collect_runs(tmp_path / "nope")
+
+
+def test_results_table_is_model_by_set_and_degradation(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    _run(
+        root / "0", {"snr_db": 20.0, "per_type": {"clean": 20.0}, "model": "cnn", "eval_set": "synth/kaggle"}
+    )
+    _run(root / "1", {"snr_db": 9.0, "per_type": {"photo": 9.0}, "model": "cnn", "eval_set": "synth/kaggle"})
+    _run(
+        root / "2",
+        {"snr_db": 7.0, "per_type": {"photo": 7.0}, "model": "classical", "eval_set": "synth/kaggle"},
+    )
+    _run(
+        root / "3",
+        {"snr_db": 8.0, "per_type": {"photo": 8.0}, "model": "classical", "eval_set": "synth/kaggle"},
+    )
+    _run(root / "4", {"snr_db": 22.0, "model": "classical", "eval_set": "dev_eik_clean"})  # no per_type
+    _run(root / "5", {"snr_db": 30.0})  # unnamed: left out
+    table = results_table(collect_runs(root))
+    assert list(table.index) == ["classical", "cnn"]  # mean 15.0 vs 14.5
+    assert list(table.columns) == ["dev_eik_clean all", "synth/kaggle clean", "synth/kaggle photo"]
+    assert table.loc["classical", "synth/kaggle photo"] == 8.0  # the better of two runs
+    assert table.loc["cnn", "synth/kaggle clean"] == 20.0
+    assert pd.isna(table.loc["classical", "synth/kaggle clean"])
+    assert table.loc["classical", "dev_eik_clean all"] == 22.0
+    assert main([str(root), "--out", str(tmp_path / "out")]) == 0
+    md = (tmp_path / "out" / "results.md").read_text()
+    assert "| classical | 22.00 |" in md

@@ -32,6 +32,7 @@ from ecgdl.models import (
     soft_argmax,
     trace_from_clean,
 )
+from ecgdl.models.crop_digitizer import edge_fallback, rows_from_signal
 from ecgdl.models.losses import gaussian_row_target
 from ecgdl.signals.record import EcgRecord
 
@@ -292,6 +293,40 @@ def test_decoding_the_true_rows_gives_back_the_truth(fs_hz: float) -> None:
     rms = np.sqrt(np.mean(err**2))
     assert np.median(err) < 0.01 and rms < 0.02, (np.median(err), rms)
     assert snr_kaggle(list(truth), list(np.nan_to_num(sig)), batch["fs_hz"].numpy()).snr_db > 24.0
+
+
+def test_rows_from_signal_inverts_the_crop_calibration() -> None:
+    """The classical reading is mapped into crops where the truth's rows are: the training targets' rows."""
+    batch = _val_batch(crop=CropSpec(), fs_hz=500.0)
+    on_page0 = (batch["page"] == 0).numpy()
+    info = {
+        k: batch[k].numpy()[on_page0] for k in ("px_per_mv", "baseline_y", "lead_index", "t0_s", "s_per_col")
+    }
+    truth = batch["signal_mv"][0].numpy().astype(np.float64)
+    rows = rows_from_signal(truth, info, 500.0, batch["trace_y"].shape[1])
+    target = batch["trace_y"].numpy()[on_page0]
+    both = np.isfinite(rows) & np.isfinite(target)
+    assert both.mean() > 0.9
+    assert np.median(np.abs(rows - target)[both]) < 0.05
+
+
+def test_edge_fallback_replaces_only_where_the_reference_leaves_the_crop() -> None:
+    rows = np.full((2, 12), 50.0)
+    ref = np.full((2, 12), 60.0)
+    ref[0, 5] = 130.0  # below a 128-px crop
+    ref[0, 6] = np.nan  # no reference: never used
+    ref[1, 0] = 2.0  # within the 4-px margin of the top
+    fused, used = edge_fallback(rows, ref, 128, margin_px=4.0, dilate_cols=1)
+    expected_used = np.zeros((2, 12), bool)
+    expected_used[0, [4, 5]] = True  # column 6 is NaN in the reference
+    expected_used[1, [0, 1]] = True
+    np.testing.assert_array_equal(used, expected_used)
+    np.testing.assert_array_equal(fused[used], ref[used])
+    np.testing.assert_array_equal(fused[~used], rows[~used])
+    off, none_used = edge_fallback(rows, ref, 128, margin_px=-1.0, dilate_cols=1)
+    assert not none_used.any() and np.array_equal(off, rows)
+    with pytest.raises(ValueError, match="same shape"):
+        edge_fallback(rows, ref[:, :5], 128, 4.0, 0)
 
 
 # ---------------------------------------------------------------------------------------------- training
