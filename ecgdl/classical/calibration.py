@@ -228,11 +228,14 @@ def estimate_grid(
     min_px_per_mm: float = 1.5,
     max_px_per_mm: float = 60.0,
     max_anisotropy: float = 0.1,
+    min_grid_strength: float = 100.0,
 ) -> GridCalibration:
     """px/mm along x and y from the grid of a rectified page; ``found`` False when no grid is seen.
 
     If only one axis shows a grid (or the two disagree by more than ``max_anisotropy``, relative, in a way that
-    a 1 mm / 5 mm confusion explains) the more reliable axis is used for both.
+    a 1 mm / 5 mm confusion explains) the more reliable axis is used for both. A comb weaker than
+    ``min_grid_strength`` (squared whitened peak height; real grids give thousands, the faint periodicity of
+    traces and text on a page without a grid a few tens) counts as no grid.
     """
     h, w = image_rgb.shape[:2]
     sig = grid_signal(image_rgb)
@@ -264,6 +267,9 @@ def estimate_grid(
         ax = AxisPeriod(ay.px_per_mm, 0.0, 0.0, False)
     if ay is None:
         ay = AxisPeriod(ax.px_per_mm, 0.0, 0.0, False)
+    strength = float(min(ax.strength or ay.strength, ay.strength or ax.strength))
+    if strength < min_grid_strength:
+        return GridCalibration(prior, prior, False, method="prior", strength=strength)
     return GridCalibration(
         ax.px_per_mm,
         ay.px_per_mm,
@@ -271,7 +277,7 @@ def estimate_grid(
         method="grid",
         origin_x_px=ax.origin_px,
         origin_y_px=ay.origin_px,
-        strength=float(min(ax.strength or ay.strength, ay.strength or ax.strength)),
+        strength=strength,
     )
 
 

@@ -2,7 +2,8 @@
 
 1. :mod:`~ecgdl.classical.io` -- any image to H x W x 3 uint8 RGB (large pages are downscaled).
 2. :mod:`~ecgdl.classical.geometry` -- deskew / perspective-correct so grid lines are axis-aligned.
-3. :mod:`~ecgdl.classical.calibration` -- px/mm along x and y from the grid's periodicity.
+3. :mod:`~ecgdl.classical.calibration` -- px/mm along x and y from the grid's periodicity. When the warped page
+   shows no grid, a line-based warp came from the traces themselves and is reduced to a plain rotation (or none).
 4. :mod:`~ecgdl.classical.gridremoval` -- trace ink without grid, by colour and line removal.
 5. :mod:`~ecgdl.classical.layout` -- rows of trace, layout (3x4+II, 3x4+3, 6x2, 12x1, 3x4), lead segments.
 6. :mod:`~ecgdl.classical.trace` -- per-column sub-pixel trace of each row (dynamic programming over ink runs).
@@ -30,7 +31,7 @@ import cv2
 import numpy as np
 
 from ecgdl.classical.calibration import GridCalibration, calibrate_from_layout, estimate_grid
-from ecgdl.classical.geometry import Rectification, estimate_rectification, warp_image
+from ecgdl.classical.geometry import Rectification, estimate_rectification, rotation_homography, warp_image
 from ecgdl.classical.gridremoval import (
     InkMap,
     extract_ink,
@@ -186,6 +187,12 @@ class ClassicalDigitizer:
         # 3. calibration
         t = time.perf_counter()
         cal = estimate_grid(page, min_px_per_mm=self.min_px_per_mm, max_px_per_mm=self.max_px_per_mm)
+        if not cal.found and rect.method == "grid" and not rect.identity:
+            # The "lines" were the traces themselves (a page without a grid): their band angles are noise, so a
+            # perspective warp from them would distort the page. Keep at most a clear rotation.
+            rect = _rotation_only(rect, image.shape[1], image.shape[0])
+            page = warp_image(image, rect)
+            cal = estimate_grid(page, min_px_per_mm=self.min_px_per_mm, max_px_per_mm=self.max_px_per_mm)
         timings["calibration"] = time.perf_counter() - t
 
         # 4. ink, 5. rows and layout (a faint trace gets a second try with a lower ink threshold)
@@ -577,6 +584,22 @@ def _straight_lead(tr: RowTrace, row: RowBand, side: str, ppm: float, min_mm: fl
     if abs(x[k] - x[0]) < min_mm * ppm:
         return None
     return float(x[max(0, k - 1)])
+
+
+def _rotation_only(rect: Rectification, width: int, height: int, min_deg: float = 0.5) -> Rectification:
+    """``rect`` reduced to a plain rotation by its horizontal angle, or no warp when that is under ``min_deg``."""
+    if abs(rect.angle_h_deg) < min_deg:
+        return Rectification(np.eye(3), (width, height), rect.angle_h_deg, rect.angle_v_deg, method="none")
+    H, size = rotation_homography(rect.angle_h_deg, (width, height))
+    return Rectification(
+        H,
+        size,
+        rect.angle_h_deg,
+        rect.angle_h_deg,
+        identity=False,
+        confidence=rect.confidence,
+        method="rotation",
+    )
 
 
 def _align_rows(rows: list[RowBand], ppm: float, tol_mm: float = 1.5) -> list[RowBand]:

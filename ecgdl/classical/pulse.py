@@ -1,7 +1,9 @@
 """Calibration pulse detection: the 1 mV step printed at the start (or end) of a row.
 
 Works on a row's traced line ``y(x)``: near the row's start (or end) it looks for a plateau that stands at least
-``min_height_mm`` above the level before it, is flat, has steep edges and returns to the foot level. The pulse's
+``min_height_mm`` above the row's zero line, is flat, has steep edges and returns to the foot level. The zero line
+is the most common traced level, or the next most common one below it when the pulse's own flat top (a wide pulse
+at 50 mm/s, or one next to a busy signal) outnumbers it. The pulse's
 height is 1 mV (-> gain in mm/mV with the grid's px/mm, or px/mV directly without a grid); its width is
 ``pulse_s`` seconds (0.2 s by convention -> paper speed in mm/s, or px/s directly).
 """
@@ -102,15 +104,58 @@ def detect_pulse(
     ok = np.isfinite(y)
     if ok.sum() < 10:
         return None
-    y = np.interp(x, x[ok], y[ok])
+    # Gaps bridged linearly; no extrapolation beyond the traced ends (a flat fill would look like a plateau).
+    inside = (x >= x[ok][0]) & (x <= x[ok][-1])
+    y = np.where(inside, np.interp(x, x[ok], y[ok]), np.nan)
     n_search = int(min(x.size, round(search_mm * px_per_mm_x)))
-    xs, ys = x[:n_search], y[:n_search]
     min_h = min_height_mm * px_per_mm_y
-    # Reference: the row's zero line (the most common level of the whole row).
-    hist_lo = np.floor(y.min())
-    hist = np.bincount(np.round(y - hist_lo).astype(np.int64))
-    iso = float(hist_lo + np.argmax(np.convolve(hist, np.ones(3), mode="same")))
-    above = (iso - ys) > min_h
+    # Reference: the row's zero line, the most common level of the whole row -- or the next most common one
+    # below it: a wide pulse's flat top (50 mm/s, or a stretched signal) can outnumber the zero line's columns.
+    yin = y[inside]
+    hist_lo = np.floor(yin.min())
+    hist = np.convolve(np.bincount(np.round(yin - hist_lo).astype(np.int64)), np.ones(3), mode="same")
+    first = int(np.argmax(hist))
+    levels = [float(hist_lo + first)]
+    below = hist[first + int(np.ceil(min_h)) :]
+    if below.size and below.max() > 0:
+        levels.append(float(hist_lo + first + int(np.ceil(min_h)) + int(np.argmax(below))))
+    for iso in levels:
+        res = _pulse_above(
+            x[:n_search],
+            y[:n_search],
+            iso,
+            px_per_mm_x,
+            px_per_mm_y,
+            None if tp is None else tp[:n_search],
+            None if bot is None else bot[:n_search],
+            stroke_px,
+            min_h,
+            max_height_mm,
+            min_width_mm,
+            max_width_mm,
+        )
+        if res is not None:
+            return res
+    return None
+
+
+def _pulse_above(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    iso: float,
+    px_per_mm_x: float,
+    px_per_mm_y: float,
+    tp: np.ndarray | None,
+    bot: np.ndarray | None,
+    stroke_px: float,
+    min_h: float,
+    max_height_mm: float,
+    min_width_mm: float,
+    max_width_mm: float,
+) -> Pulse | None:
+    """The pulse standing above the zero line ``iso`` in the searched stretch ``xs``/``ys``, or None."""
+    with np.errstate(invalid="ignore"):
+        above = (iso - ys) > min_h
     if not above.any():
         return None
     # The plateau: the longest stretch of columns at (within 1.5 px of) the most common raised level.
@@ -176,6 +221,8 @@ def _crossing(xs: np.ndarray, ys: np.ndarray, k: int, level: float, direction: i
     if j < 0 or j >= xs.size:
         return float(xs[k])
     y0, y1 = ys[k], ys[j]
+    if not np.isfinite(y1):
+        return float(xs[k])
     if y1 == y0:
         return float((xs[k] + xs[j]) / 2)
     t = np.clip((level - y0) / (y1 - y0), 0.0, 1.0)

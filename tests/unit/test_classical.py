@@ -345,6 +345,24 @@ def test_no_pulse_on_a_plain_trace() -> None:
     assert detect_pulse(tr.col_x, tr.col_y, 7.874, 7.874, side="end") is None
 
 
+def test_pulse_whose_flat_top_outnumbers_the_zero_line() -> None:
+    # 50 mm/s, end pulse: the pulse's 10 mm flat top is the most common level of the searched trace; the zero
+    # line (a wavy signal) is the next most common one, below it.
+    ppm = 7.874
+    rng = np.random.default_rng(1)
+    x = np.arange(0, 400, dtype=np.float64)
+    y = 300.0 + np.round(rng.normal(0, 1.2, x.size))
+    y[::40] -= 25  # QRS-like spikes
+    top = 300.0 - 10 * ppm
+    rise, fall = 300, 300 + round(10 * ppm)
+    y[rise:fall] = top
+    y[fall:] = np.nan  # nothing after the pulse
+    found = detect_pulse(x, y, ppm, ppm, side="end", search_mm=30.0)
+    assert found is not None and found.side == "end"
+    assert gain_from_pulse(found, ppm) == 10.0
+    assert speed_from_pulse(found, ppm) == 50.0
+
+
 # ------------------------------------------------------------------------------------------------ layout
 
 
@@ -480,6 +498,56 @@ def test_digitizer_on_a_rotated_render() -> None:
     assert abs(out.meta["rotation_deg"] + 6.0) < 0.2
     assert out.meta["segments_frame"] == "rectified" and np.asarray(out.meta["homography"]).shape == (3, 3)
     assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= 12.0
+
+
+def _wandering_record() -> EcgRecord:
+    """:func:`_record` plus a 0.15 mV baseline wander: at 50 mm/s the plain record's first 0.35 s are a line flat
+    to a pixel for more than 12 mm, which the digitizer takes for a grid line running into the trace."""
+    rec = _record()
+    t = np.arange(rec.n_samples) / rec.fs_hz
+    return EcgRecord(rec.signal_mv + 0.15 * np.sin(2 * np.pi * 1.7 * t)[:, None], rec.fs_hz, "wander")
+
+
+@pytest.mark.parametrize(
+    ("cfg_kw", "min_db"),
+    [
+        # end pulse standing apart from the trace at 50 mm/s (the columns print only ~1.3 s of each 2.5 s window)
+        (dict(speed_mm_per_s=50.0, pulse="end", grid_colour="red"), 20.0),
+        (dict(speed_mm_per_s=50.0, gain_mm_per_mv=20.0, pulse="end", grid_colour="green"), 8.0),
+        # start pulse at 150 dpi, gain 20: its flat top is longer than any stretch of zero line nearby
+        (dict(layout="6x2", dpi=150.0, gain_mm_per_mv=20.0, pulse="start", grid_colour="green"), None),
+    ],
+)
+def test_digitizer_reads_speed_and_gain_from_the_pulse(cfg_kw: dict, min_db: float | None) -> None:
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _wandering_record()
+    cfg = RenderConfig(**cfg_kw)
+    img, truth = render_ecg(rec, cfg, np.random.default_rng(0))
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    assert out.meta["n_pulses"] >= 3
+    assert out.meta["speed_mm_per_s"] == cfg.speed_mm_per_s
+    assert out.meta["gain_mm_per_mv"] == cfg.gain_mm_per_mv
+    if min_db is not None:  # (gain-20 6x2 rows overlap so much that even the layout is not reliable yet)
+        # the segment windows follow the detected speed: printed samples only
+        printed = np.isfinite(truth.record.signal_mv).sum(0)
+        assert (np.abs(np.isfinite(out.signal_mv).sum(0) - printed) <= 3).all()
+        assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= min_db
+
+
+def test_digitizer_without_grid_takes_its_scale_from_the_pulse() -> None:
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _wandering_record()
+    cfg = RenderConfig(dpi=150.0, speed_mm_per_s=50.0, pulse="end", grid_colour="none")
+    img, truth = render_ecg(rec, cfg, np.random.default_rng(0))
+    assert not estimate_grid(img).found  # traces and text alone are no grid
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    assert out.meta["calibration"] == "pulse" and not out.meta["perspective"]
+    seg = out.meta["segments"][0]
+    assert abs(seg["px_per_s"] / (cfg.px_per_mm * 50.0) - 1) < 0.02
+    assert abs(seg["px_per_mv"] / (cfg.px_per_mm * 10.0) - 1) < 0.03
+    assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= 20.0
 
 
 #: Measured on the 10 dev_eik_clean pages: 22.4 dB; the test leaves a 2 dB margin.
