@@ -6,7 +6,8 @@
    shows no grid, a line-based warp came from the traces themselves and is reduced to a plain rotation (or none).
 4. :mod:`~ecgdl.classical.gridremoval` -- trace ink without grid, by colour and line removal.
 5. :mod:`~ecgdl.classical.layout` -- rows of trace, layout (3x4+II, 3x4+3, 6x2, 12x1, 3x4), lead segments.
-6. :mod:`~ecgdl.classical.trace` -- per-column sub-pixel trace of each row (dynamic programming over ink runs).
+6. :mod:`~ecgdl.classical.trace` -- per-column sub-pixel trace of each row (dynamic programming over ink runs);
+   a thin separator tick over the trace at a column boundary is read past (the trace's line is extended to it).
 7. :mod:`~ecgdl.classical.pulse` -- calibration pulses: gain (mm/mV) and paper speed; pulses are cut off.
 8. :mod:`~ecgdl.classical.resample` -- mV at the requested rate, NaN where a lead is not printed. A lead that
    could not be traced is rebuilt from the simultaneous limb leads (Einthoven / Goldberger) or set to 0 mV over
@@ -76,10 +77,18 @@ class ClassicalDigitizer:
             :func:`ecgdl.classical.trace.extract_row_trace`).
         text_cost: extra tracking cost per column on small, character-sized ink components (labels).
         tip_correction: keep the amplitude of sharp peaks (use a tall run's extreme end at a local tip).
-        mask_separators: blank the lead-separator bars at column starts before resampling.
+        mask_separators: blank the lead-separator bars at column starts before tracing, and read the trace past
+            thin separator ticks drawn over it at column boundaries (see ``_skip_separator_ticks``).
         max_missing_leads: a lead that could not be traced is rebuilt from the simultaneously printed limb leads
             (Einthoven / Goldberger) when possible, else set to 0 mV over its window; more missing leads than
             this raise :class:`DigitizationError`.
+        min_straight_lead_s: a row end without a pulse whose ink runs perfectly straight for longer than this
+            (seconds at the page's speed; at least 12 mm) is a grid line or rule running into the trace and is cut.
+        overshoot_reach / overshoot_cost / overshoot_min_pitch_mm: a row is tracked within 95 % of the way to the
+            neighbouring rows' zero lines; beyond that, up to ``overshoot_reach`` of the way, ink is used at
+            ``overshoot_cost`` per column (a deep S wave whose trough lies on the next row's zero line). Not on
+            pages whose rows are closer than ``overshoot_min_pitch_mm`` (12x1), where the neighbours' traces fill
+            that margin.
         debug_dir: if set, one PNG per stage is written there (``<record_id>_<stage>.png``).
     """
 
@@ -109,6 +118,10 @@ class ClassicalDigitizer:
         tip_correction: bool = True,
         mask_separators: bool = True,
         max_missing_leads: int = 3,
+        min_straight_lead_s: float = 0.48,
+        overshoot_reach: float = 1.05,
+        overshoot_cost: float = 3.0,
+        overshoot_min_pitch_mm: float = 20.0,
         debug_dir: str | None = None,
     ) -> None:
         if layout is not None and layout not in LAYOUTS:
@@ -139,9 +152,14 @@ class ClassicalDigitizer:
         self._text: np.ndarray | None = None
         self._straight_cuts: dict[tuple[int, str], float] = {}
         self._stroke: float | None = None
+        self._ext_bands: list[tuple[int, int]] | None = None
         self.tip_correction = bool(tip_correction)
         self.mask_separators = bool(mask_separators)
         self.max_missing_leads = int(max_missing_leads)
+        self.min_straight_lead_s = float(min_straight_lead_s)
+        self.overshoot_reach = float(overshoot_reach)
+        self.overshoot_cost = float(overshoot_cost)
+        self.overshoot_min_pitch_mm = float(overshoot_min_pitch_mm)
         self.debug_dir = debug_dir
 
     # ------------------------------------------------------------------------------------------------ public
@@ -222,12 +240,22 @@ class ClassicalDigitizer:
         if self.mask_separators:
             ink, bars = remove_separator_bars(ink, stroke, ppm)
         bands = _row_bands(rows, page.shape[0])
+        self._ext_bands = None
+        pitch_mm = float(np.median(np.diff([r.baseline_y_px for r in rows]))) / ppm if len(rows) > 1 else 0.0
+        if self.overshoot_reach > 0.95 and pitch_mm >= self.overshoot_min_pitch_mm:
+            self._ext_bands = _row_bands(rows, page.shape[0], self.overshoot_reach)
         self._text = text_like_components(ink.mask, ppm) if self.text_cost > 0 else None
         self._straight_cuts = {}
         pulses = self._find_pulses(ink, rows, bands, cal) if self.detect_pulses else {}
         scales = self._scales(cal, pulses, rows, n_samples / fs_hz)
         for (i, side), cut in self._straight_cuts.items():
             r = rows[i]
+            # Decided in seconds once the speed is known: at 50 mm/s a flat lead-in of 12 mm is only 0.24 s.
+            if (
+                abs(cut - (r.x_start_px if side == "start" else r.x_end_px))
+                < self.min_straight_lead_s * scales["px_per_s"]
+            ):
+                continue
             rows[i] = RowBand(
                 r.baseline_y_px,
                 cut if side == "start" else r.x_start_px,
@@ -246,9 +274,22 @@ class ClassicalDigitizer:
         duration_s = n_samples / fs_hz
         segs = build_segments(layout_name, rows, scales["px_per_s"], duration_s, page.shape[0])
         traces = []
+        n_cols = LAYOUTS[layout_name].n_cols
         for seg in segs:
             x0, x1 = _clear_of_bars(seg.x0_px, seg.x1_px - 1.0, bands[seg.row], bars, ppm)
-            traces.append(self._trace(ink, rows, bands, seg.row, x0, x1))
+            tr = self._trace(ink, rows, bands, seg.row, x0, x1)
+            if tr is not None and self.mask_separators:
+                grid_row = seg.row < len(LAYOUTS[layout_name].grid)
+                tr = _skip_separator_ticks(
+                    tr,
+                    ink.mask,
+                    seg.baseline_y_px,
+                    ppm,
+                    stroke,
+                    start=seg.x0_px if grid_row and seg.col > 0 else None,
+                    end=seg.x1_px if grid_row and seg.col < n_cols - 1 else None,
+                )
+            traces.append(tr)
         timings["trace"] = time.perf_counter() - t
 
         # 8. resample -> record
@@ -335,6 +376,9 @@ class ClassicalDigitizer:
                 flag_cost=self.text_cost,
                 stroke_px=self._stroke,
                 tip_correction=self.tip_correction,
+                ext_lo=self._ext_bands[r][0] if self._ext_bands else None,
+                ext_hi=self._ext_bands[r][1] if self._ext_bands else None,
+                outside_cost=self.overshoot_cost,
             )
         except ValueError:
             return None
@@ -568,6 +612,62 @@ def _clear_of_bars(
     return x0, x1
 
 
+def _skip_separator_ticks(
+    tr: RowTrace,
+    mask: np.ndarray,
+    baseline_y: float,
+    ppm: float,
+    stroke_px: float,
+    *,
+    start: float | None,
+    end: float | None,
+    half_mm: float = 1.0,
+    fit_points: int = 3,
+    max_extra_px: float = 2.0,
+) -> RowTrace:
+    """A thin separator tick drawn over the trace at a column boundary (a short vertical line centred on the zero
+    line) hides the trace there, and the tracker reads the tick (0 mV). Tick columns are inked over at least
+    ``baseline +- half_mm``; when some lie within a stroke width (+1 px) of the boundary ``start`` / ``end`` and
+    form a run at most ``max_extra_px`` wider than the stroke, the traced points over them are replaced by the line through the next ``fit_points`` traced points, extended to
+    the boundary."""
+    h, w = mask.shape
+    y0, y1 = int(np.floor(baseline_y - half_mm * ppm)), int(np.ceil(baseline_y + half_mm * ppm)) + 1
+    if y0 < 0 or y1 > h:
+        return tr
+    x, y = tr.x, tr.y
+    reach = stroke_px + 1.0
+    for side, bx in (("start", start), ("end", end)):
+        if bx is None:
+            continue
+        lo, hi = max(0, int(np.floor(bx - 3 * reach))), min(w, int(np.ceil(bx + 3 * reach)) + 1)
+        full = set((np.flatnonzero(mask[y0:y1, lo:hi].all(axis=0)) + lo).tolist())
+        near = [c for c in full if abs(c - bx) <= reach]
+        if not near:
+            continue
+        # The tick: the run of fully inked columns nearest to the boundary, at most a stroke + 2 px wide (wider:
+        # a solid separator bar or something else, left alone).
+        a = b = min(near, key=lambda c: abs(c - bx))
+        while a - 1 in full:
+            a -= 1
+        while b + 1 in full:
+            b += 1
+        if b - a + 1 > stroke_px + max_extra_px:
+            continue
+        cut = x <= b if side == "start" else x >= a
+        idx = np.flatnonzero(~cut)
+        if not cut.any() or idx.size < 2:
+            continue
+        idx = idx[:fit_points] if side == "start" else idx[-fit_points:]
+        slope, icpt = np.polyfit(x[idx], y[idx], 1)
+        x = np.concatenate([x[~cut], x[cut]])
+        y = np.concatenate([y[~cut], slope * x[-int(cut.sum()) :] + icpt])
+        order = np.argsort(x, kind="stable")
+        x, y = x[order], y[order]
+    if x is tr.x:
+        return tr
+    return RowTrace(x, y, tr.col_x, tr.col_y, tr.col_top, tr.col_bottom, tr.stroke_px, tr.gap_fraction)
+
+
 def _straight_lead(tr: RowTrace, row: RowBand, side: str, ppm: float, min_mm: float = 12.0) -> float | None:
     """Where a row's ink stops being a perfectly straight horizontal line (a grid line or rule running into the
     trace), when such a lead-in (``side`` start) or lead-out (end) is longer than ``min_mm``; else None."""
@@ -618,15 +718,16 @@ def _align_rows(rows: list[RowBand], ppm: float, tol_mm: float = 1.5) -> list[Ro
     return out
 
 
-def _row_bands(rows: list[RowBand], height: int) -> list[tuple[int, int]]:
-    """Vertical search band of each row: up to 95 % of the way to the neighbouring rows' zero lines."""
+def _row_bands(rows: list[RowBand], height: int, reach: float = 0.95) -> list[tuple[int, int]]:
+    """Vertical search band of each row: up to ``reach`` (95 %) of the way to the neighbouring rows' zero
+    lines."""
     baselines = [r.baseline_y_px for r in rows]
     pitch = float(np.median(np.diff(baselines))) if len(rows) > 1 else height / 4.0
     bands = []
     for i, b in enumerate(baselines):
         up = baselines[i - 1] if i > 0 else b - 1.5 * pitch
         dn = baselines[i + 1] if i + 1 < len(rows) else b + 1.2 * pitch
-        bands.append((max(0, int(b - 0.95 * (b - up))), min(height, int(np.ceil(b + 0.95 * (dn - b))))))
+        bands.append((max(0, int(b - reach * (b - up))), min(height, int(np.ceil(b + reach * (dn - b))))))
     return bands
 
 

@@ -1,9 +1,11 @@
 """Page layout: find the rows of trace, decide the lead layout, and cut every row into lead segments.
 
-* Rows: for every page row y, the total length of long horizontal stretches of ink within +-1.5 mm of y
-  (gaps under 1 mm closed) -- a trace row is one long wavy line, text is short words. Its peaks are the rows'
-  zero lines (traces spend most of their time on the isoelectric line); peaks much weaker than the strongest
-  rows (headers, footers, text lines) are dropped.
+* Rows: for every page row y, the total length of horizontal stretches of ink at least 3 mm long within
+  +-1.5 mm of y (gaps under 1 mm closed) -- a trace row is one long wavy line, text is short words; 3 mm, not
+  more, so that a fast rhythm, whose zero line is flat only between the beats, still counts. Its peaks are the
+  rows' zero lines (traces spend most of their time on the isoelectric line); peaks much weaker than the
+  strongest rows (headers, footers, text lines) are dropped, and two peaks much closer than the page's row pitch
+  are one row whose zero line wanders (high gain) and are merged.
 * Layout from the row count: 3 -> ``3x4``, 4 -> ``3x4+II`` (Kaggle / ECG-Image-Kit default), 5 -> ``3x4`` plus
   two rhythm strips of unknown leads (ignored), 6 -> ``3x4+3`` or ``6x2`` (whether the second and fourth rows
   trace the same lead II over the first quarter decides), 12 -> ``12x1``. The grid of each layout comes from
@@ -105,10 +107,11 @@ def find_rows(
     min_pitch_mm: float = 7.0,
     min_rel_strength: float = 0.35,
     max_rows: int = 13,
+    min_stretch_mm: float = 3.0,
 ) -> list[RowBand]:
     """Rows of trace, top to bottom (see module docstring)."""
     h, _w = mask.shape
-    prof = row_profile(mask, px_per_mm)
+    prof = row_profile(mask, px_per_mm, min_stretch_mm=min_stretch_mm)
     sm = max(1, round(0.5 * px_per_mm))
     prof = np.convolve(prof, np.ones(2 * sm + 1) / (2 * sm + 1), mode="same")
     if prof.max() <= 0:
@@ -140,6 +143,7 @@ def find_rows(
     vals = np.array([prof[p] for p in peaks])
     ref = np.median(np.sort(vals)[::-1][: max(3, len(vals) // 2)])
     peaks = [p for p in peaks if prof[p] >= min_rel_strength * ref]
+    peaks = _merge_split_rows(peaks, prof)
     rows = []
     longest: list[float] = []
     for i, y in enumerate(peaks):
@@ -155,6 +159,22 @@ def find_rows(
         ref_w = np.median(sorted(longest, reverse=True)[: max(3, len(rows) // 2)])
         rows = [r for r, lw in zip(rows, longest, strict=True) if lw >= 0.5 * ref_w]
     return rows
+
+
+def _merge_split_rows(peaks: list[int], prof: np.ndarray, max_rel_gap: float = 0.5) -> list[int]:
+    """Two peaks much closer than the page's row pitch (under ``max_rel_gap`` times the median spacing) are one
+    row whose zero line wanders (high gain, baseline drift): merged at their strength-weighted mean y."""
+    ys = [float(p) for p in peaks]
+    ws = [float(prof[p]) for p in peaks]
+    while len(ys) >= 3:
+        d = np.diff(ys)
+        k = int(np.argmin(d))
+        if d[k] >= max_rel_gap * float(np.median(d)):
+            break
+        w = ws[k] + ws[k + 1]
+        ys[k : k + 2] = [(ys[k] * ws[k] + ys[k + 1] * ws[k + 1]) / w]
+        ws[k : k + 2] = [max(ws[k], ws[k + 1])]
+    return [round(y) for y in ys]
 
 
 def _longest_stretch(

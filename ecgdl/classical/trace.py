@@ -3,7 +3,8 @@
 In every pixel column the ink mask inside the row's search band splits into vertical runs (holes thinner than a
 stroke are closed first, so the two edges of a narrow spike stay one run). A Viterbi pass picks one run per
 column, or a gap, minimising the vertical jumps between consecutive columns plus weak penalties: distance from the
-row's zero line, runs closer to another row's zero line (optional), runs on character-sized components (labels).
+row's zero line, runs closer to another row's zero line (optional), runs on character-sized components (labels),
+runs lying wholly in an optional margin beyond the band (where a deep wave's tip meets the next row's zero line).
 The path starts free (no jump cost into the first run), so a lead boundary is not a constraint. The chosen run
 gives the column's value:
 
@@ -130,6 +131,9 @@ def extract_row_trace(
     stroke_px: float | None = None,
     tip_correction: bool = True,
     close_gaps: bool = True,
+    ext_lo: int | None = None,
+    ext_hi: int | None = None,
+    outside_cost: float = 3.0,
 ) -> RowTrace:
     """Trace the row whose zero line is near ``baseline_y`` between columns ``x_start`` and ``x_end`` (inclusive),
     searching rows ``y_lo .. y_hi`` of the page (see module docstring for the method).
@@ -138,12 +142,19 @@ def extract_row_trace(
     ``baseline_pull`` per pixel of distance from the baseline, ``gap_cost`` per column without a run,
     ``foreign_cost`` per pixel that a run's centroid lies closer to another row's baseline than to ours,
     ``flag_cost`` per column on a run lying in ``flag`` (a page-sized bool mask of likely text / labels).
+
+    ``ext_lo`` / ``ext_hi`` (page rows) widen the band: runs reaching into ``y_lo .. y_hi`` keep their whole length
+    up to the wider limits, and runs lying wholly outside it (the trough of a deep S wave drawn on the next row's
+    zero line) may be used at ``outside_cost`` per column.
     """
     h, w = mask.shape
     x_start, x_end = max(0, int(x_start)), min(w - 1, int(x_end))
     y_lo, y_hi = max(0, int(y_lo)), min(h, int(y_hi))
     if x_end <= x_start or y_hi - y_lo < 3:
         raise ValueError("empty trace band")
+    core_lo, core_hi = y_lo, y_hi
+    y_lo = max(0, min(y_lo, int(ext_lo))) if ext_lo is not None else y_lo
+    y_hi = min(h, max(y_hi, int(ext_hi))) if ext_hi is not None else y_hi
     band_m = mask[y_lo:y_hi, x_start : x_end + 1]
     band_w = weight[y_lo:y_hi, x_start : x_end + 1]
     band_f = flag[y_lo:y_hi, x_start : x_end + 1] if flag is not None else None
@@ -158,6 +169,9 @@ def extract_row_trace(
         ).astype(bool)
         if (closed != band_m).any():
             runs = column_runs(closed, band_w, band_f)
+    outside = None
+    if (y_lo, y_hi) != (core_lo, core_hi):
+        outside = (runs.bottom < core_lo - y_lo) | (runs.top >= core_hi - y_lo)
     n_cols = x_end - x_start + 1
     base = baseline_y - y_lo
     others = [b - y_lo for b in other_baselines]
@@ -175,6 +189,8 @@ def extract_row_trace(
         node += foreign_cost * np.clip(d_own - d_other, 0.0, None)
     if runs.flagged is not None:
         node += flag_cost * runs.flagged
+    if outside is not None:
+        node += outside_cost * outside
     choice = _viterbi(runs, top, bot, node, n_cols, base, jump_cost, gap_cost)
 
     has = choice >= 0

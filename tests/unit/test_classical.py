@@ -312,6 +312,25 @@ def test_trace_follows_its_own_row_when_another_comes_close() -> None:
     assert np.abs(tr.y - np.interp(tr.x, xs, own)).max() < 8.0
 
 
+def test_trace_reaches_a_deep_wave_whose_tip_lies_on_the_next_rows_zero_line() -> None:
+    page = np.full((400, 600, 3), 255, np.uint8)
+    xs = np.arange(20, 580, 0.25)
+    own = (
+        100 + 3 * np.sin(xs / 15) + 100 * np.exp(-0.5 * ((xs - 300) / 6.0) ** 2)
+    )  # a deep S wave: tip at 200
+    draw_curve(page, xs, own)
+    draw_curve(page, xs, 200 + 3 * np.sin(xs / 17 + 1))  # the next row
+    ink = extract_ink(page, px_per_mm=7.874)
+    # the usual band stops 95 % of the way to the next row (y 195): the tip is outside it
+    kw = dict(other_baselines=(200.0,), foreign_cost=0.0)  # as the digitizer calls it
+    plain = extract_row_trace(ink.mask, ink.weight, 25, 575, 100.0, 5, 195, **kw)
+    wide = extract_row_trace(ink.mask, ink.weight, 25, 575, 100.0, 5, 195, ext_lo=0, ext_hi=205, **kw)
+    assert plain.y.max() < 196
+    assert abs(wide.y.max() - own.max()) < 2.0
+    flat = np.abs(wide.x - 300) > 40
+    assert np.abs(wide.y[flat] - np.interp(wide.x[flat], xs, own)).max() < 1.5  # the next row is not taken
+
+
 # ------------------------------------------------------------------------------------------------ pulse
 
 
@@ -382,6 +401,15 @@ def test_rows_and_layout_from_drawn_traces() -> None:
     assert choose_layout(rows[:3], ink.mask, 6.0)[0] == "3x4"
     with pytest.raises(ValueError, match="at least 3"):
         choose_layout(rows[:2], ink.mask, 6.0)
+
+
+def test_a_row_split_by_a_wandering_zero_line_is_one_row() -> None:
+    from ecgdl.classical.layout import _merge_split_rows
+
+    prof = np.zeros(1200)
+    prof[[100, 400, 690, 730, 1000]] = [5.0, 6.0, 3.0, 2.0, 6.0]
+    assert _merge_split_rows([100, 400, 690, 730, 1000], prof) == [100, 400, 706, 1000]
+    assert _merge_split_rows([100, 400, 700, 1000], prof) == [100, 400, 700, 1000]
 
 
 def test_segments_follow_the_kaggle_convention() -> None:
@@ -533,6 +561,78 @@ def test_digitizer_reads_speed_and_gain_from_the_pulse(cfg_kw: dict, min_db: flo
         printed = np.isfinite(truth.record.signal_mv).sum(0)
         assert (np.abs(np.isfinite(out.signal_mv).sum(0) - printed) <= 3).all()
         assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= min_db
+
+
+def _fast_record(fs_hz: float = 500.0, rr_s: float = 0.3) -> EcgRecord:
+    """200 beats/min: the zero line is never flat for 8 mm at a stretch (only between the spikes)."""
+    t = np.arange(int(10 * fs_hz)) / fs_hz
+    beats = sum(np.exp(-0.5 * ((t - tb) / 0.012) ** 2) for tb in np.arange(0.1, 10, rr_s))
+    waves = sum(0.3 * np.exp(-0.5 * ((t - tb - 0.15) / 0.04) ** 2) for tb in np.arange(0.1, 10, rr_s))
+    sig = np.stack([(0.5 + 0.05 * j) * beats * (1 if j % 2 else -1) + waves for j in range(12)], axis=1)
+    return EcgRecord(sig, fs_hz, "fast")
+
+
+@pytest.mark.parametrize(
+    ("cfg_kw", "min_db"),
+    [
+        # 12 rows 15 mm apart at 100 dpi (was read as 3x4+3)
+        (dict(layout="12x1", dpi=100.0, pulse="end", grid_colour="grey"), 15.0),
+        # gain 20: rows overlap and their zero lines wander (was read as 3x4+II)
+        (dict(layout="3x4+3", dpi=300.0, gain_mm_per_mv=20.0, pulse="start"), 15.0),
+    ],
+)
+def test_digitizer_finds_every_row_of_a_fast_rhythm(cfg_kw: dict, min_db: float) -> None:
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _fast_record()
+    cfg = RenderConfig(**cfg_kw)
+    img, truth = render_ecg(rec, cfg, np.random.default_rng(0))
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    assert out.meta["layout"] == cfg.layout
+    assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= min_db
+
+
+def test_flat_lead_in_at_50_mm_per_s_is_kept() -> None:
+    """The plain record's first 0.35 s are flat to a pixel: 17.5 mm at 50 mm/s, longer than the 12 mm that mark a
+    grid line at 25 mm/s, but under the 0.48 s that the digitizer allows once it knows the speed."""
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record()
+    cfg = RenderConfig(speed_mm_per_s=50.0, pulse="end", grid_colour="red")
+    img, truth = render_ecg(rec, cfg, np.random.default_rng(0))
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    assert out.meta["speed_mm_per_s"] == 50.0
+    first = [s for s in out.meta["segments"] if s["start_sample"] == 0]
+    x_ink = min(s["x0_px"] for s in first)
+    assert all(abs(s["x0_px"] - x_ink) < 0.1 * cfg.px_per_mm for s in first)  # no row cut 12 mm in
+    assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= 20.0
+    cut = ClassicalDigitizer(min_straight_lead_s=0.2).digitize(img, rec.fs_hz, rec.n_samples)
+    assert _snr_db(truth.record.signal_mv, cut.signal_mv, rec.fs_hz) < _snr_db(
+        truth.record.signal_mv, out.signal_mv, rec.fs_hz
+    )
+
+
+def test_separator_ticks_do_not_zero_the_column_starts() -> None:
+    """The renderer draws a short black tick over the trace at every column boundary, centred on the zero line;
+    the first and last samples of a column must come from the trace, not from the tick."""
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _fast_record()
+    img, truth = render_ecg(rec, RenderConfig(pulse="end"), np.random.default_rng(0))
+    errs = {}
+    for on in (True, False):
+        out = ClassicalDigitizer(mask_separators=on).digitize(img, rec.fs_hz, rec.n_samples)
+        e = []
+        for s in out.meta["segments"]:
+            j = LEADS.index(s["lead"])
+            p = out.signal_mv[s["start_sample"] : s["end_sample"], j]
+            t = truth.record.signal_mv[s["start_sample"] : s["end_sample"], j]
+            off = np.nanmedian(p - t)
+            if s["start_sample"] > 0:
+                e.append(abs(p[:3] - t[:3] - off).max())
+        errs[on] = np.array(e)
+    assert errs[True].max() < 0.1
+    assert errs[True].mean() < 0.5 * errs[False].mean()
 
 
 def test_digitizer_without_grid_takes_its_scale_from_the_pulse() -> None:
