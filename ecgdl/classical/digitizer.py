@@ -8,13 +8,16 @@
 5. :mod:`~ecgdl.classical.layout` -- rows of trace, layout (3x4+II, 3x4+3, 6x2, 12x1, 3x4), lead segments.
 6. :mod:`~ecgdl.classical.trace` -- per-column sub-pixel trace of each row (dynamic programming over ink runs);
    a thin separator tick over the trace at a column boundary is read past (the trace's line is extended to it).
-7. :mod:`~ecgdl.classical.pulse` -- calibration pulses: gain (mm/mV) and paper speed; pulses are cut off.
+7. :mod:`~ecgdl.classical.pulse` -- calibration pulses: gain (mm/mV) and paper speed; pulses are cut off. A row
+   without one is searched again with thin strokes that straddle two pixels added to the ink, then also with the
+   ink more than 2 mm below its zero line left out (the row below's tall pulse can top out just under it).
 8. :mod:`~ecgdl.classical.resample` -- mV at the requested rate, NaN where a lead is not printed. A lead that
    could not be traced is rebuilt from the simultaneous limb leads (Einthoven / Goldberger) or set to 0 mV over
    its window (``meta["missing_leads"]``); more than ``max_missing_leads`` of them is a DigitizationError.
 
 Scales: with a grid, px/s = px/mm (x) * speed and px/mV = px/mm (y) * gain, speed and gain from the pulse when
-there is one, else the defaults (25 mm/s, 10 mm/mV). Without a grid, the pulse gives px/mV and px/s directly;
+there is one, else the defaults (25 mm/s, 10 mm/mV). Without a grid, the pulses give px/mV (median height) and
+px/s directly (the narrower half of the widths: a lead ending on a steep wave at a pulse only widens it);
 without either, the rows are taken to span the whole recording at the default speed and gain.
 
 ``record.meta`` gets ``layout``, ``px_per_mm``, ``gain_mm_per_mv``, ``speed_mm_per_s``, ``segments`` (one dict per
@@ -39,6 +42,7 @@ from ecgdl.classical.gridremoval import (
     remove_separator_bars,
     remove_small_components,
     text_like_components,
+    with_split_strokes,
 )
 from ecgdl.classical.io import ImageLoadError, to_rgb_uint8
 from ecgdl.classical.layout import (
@@ -354,10 +358,23 @@ class ClassicalDigitizer:
         return ink
 
     def _trace(
-        self, ink: InkMap, rows: list[RowBand], bands: list[tuple[int, int]], r: int, x0: float, x1: float
+        self,
+        ink: InkMap,
+        rows: list[RowBand],
+        bands: list[tuple[int, int]],
+        r: int,
+        x0: float,
+        x1: float,
+        y_max: int | None = None,
     ) -> RowTrace | None:
-        """Trace row ``r`` between page columns ``x0`` and ``x1`` (None when there is nothing to trace)."""
+        """Trace row ``r`` between page columns ``x0`` and ``x1`` (None when there is nothing to trace); ink below
+        page row ``y_max`` (when given) is not considered."""
         others = tuple(row.baseline_y_px for j, row in enumerate(rows) if j != r)
+        lo, hi = bands[r]
+        ext_lo, ext_hi = self._ext_bands[r] if self._ext_bands else (None, None)
+        if y_max is not None:
+            hi = min(hi, y_max)
+            ext_hi = None if ext_hi is None else min(ext_hi, y_max)
         try:
             return extract_row_trace(
                 ink.mask,
@@ -365,8 +382,8 @@ class ClassicalDigitizer:
                 round(x0),
                 round(x1),
                 rows[r].baseline_y_px,
-                bands[r][0],
-                bands[r][1],
+                lo,
+                hi,
                 other_baselines=others,
                 jump_cost=self.jump_cost,
                 baseline_pull=self.baseline_pull,
@@ -376,8 +393,8 @@ class ClassicalDigitizer:
                 flag_cost=self.text_cost,
                 stroke_px=self._stroke,
                 tip_correction=self.tip_correction,
-                ext_lo=self._ext_bands[r][0] if self._ext_bands else None,
-                ext_hi=self._ext_bands[r][1] if self._ext_bands else None,
+                ext_lo=ext_lo,
+                ext_hi=ext_hi,
                 outside_cost=self.overshoot_cost,
             )
         except ValueError:
@@ -391,6 +408,7 @@ class ClassicalDigitizer:
         reach = 45.0 * ppm  # long enough for the zero line to be the commonest level
         ext = 16.0 * ppm  # a pulse may stand apart from the trace (beyond the row's extent)
         width = ink.mask.shape[1]
+        thin: InkMap | None = None
         out: dict[int, list[Pulse]] = {}
         self._straight_cuts = {}
         for i, row in enumerate(rows):
@@ -398,25 +416,28 @@ class ClassicalDigitizer:
             for side in ("start", "end"):
                 if side == "start":
                     xa = max(0.0, row.x_start_px - ext)
-                    tr = self._trace(ink, rows, bands, i, xa, min(row.x_end_px, row.x_start_px + reach))
+                    xb = min(row.x_end_px, row.x_start_px + reach)
                     search = (row.x_start_px - xa) / ppm + 22.0
                 else:
+                    xa = max(row.x_start_px, row.x_end_px - reach)
                     xb = min(width - 1.0, row.x_end_px + ext)
-                    tr = self._trace(ink, rows, bands, i, max(row.x_start_px, row.x_end_px - reach), xb)
                     search = (xb - row.x_end_px) / ppm + 22.0
+                tr = self._trace(ink, rows, bands, i, xa, xb)
                 if tr is None:
                     continue
-                p = detect_pulse(
-                    tr.col_x,
-                    tr.col_y,
-                    cal.px_per_mm_x,
-                    cal.px_per_mm_y,
-                    top=tr.col_top,
-                    bottom=tr.col_bottom,
-                    stroke_px=tr.stroke_px,
-                    side=side,
-                    search_mm=search,
-                )
+                p = self._detect_pulse(tr, cal, side, search)
+                if p is None:
+                    # A thin pulse edge straddling two pixel columns can drop out of the mask: look again with
+                    # such strokes added, then also without the ink more than 2 mm below our zero line (a pulse
+                    # stands above it, and the row below's tall pulse (gain 20) can top out just under it,
+                    # nearer than our own pulse's top, and be followed instead).
+                    thin = with_split_strokes(ink) if thin is None else thin
+                    cap = round(row.baseline_y_px + 2.0 * cal.px_per_mm_y)
+                    for y_max in (None, cap):
+                        retry = self._trace(thin, rows, bands, i, xa, xb, y_max=y_max)
+                        p = None if retry is None else self._detect_pulse(retry, cal, side, search)
+                        if p is not None:
+                            break
                 if p is not None:
                     found.append(refine_pulse_edges(p, ink.weight, tr.stroke_px))
                 else:
@@ -426,6 +447,20 @@ class ClassicalDigitizer:
             if found:
                 out[i] = found
         return out
+
+    @staticmethod
+    def _detect_pulse(tr: RowTrace, cal: GridCalibration, side: str, search_mm: float) -> Pulse | None:
+        return detect_pulse(
+            tr.col_x,
+            tr.col_y,
+            cal.px_per_mm_x,
+            cal.px_per_mm_y,
+            top=tr.col_top,
+            bottom=tr.col_bottom,
+            stroke_px=tr.stroke_px,
+            side=side,
+            search_mm=search_mm,
+        )
 
     def _scales(
         self, cal: GridCalibration, pulses: dict[int, list[Pulse]], rows: list[RowBand], duration_s: float
@@ -463,7 +498,10 @@ class ClassicalDigitizer:
         gain = self.gain_mm_per_mv or self.default_gain_mm_per_mv
         if all_p:
             px_per_mv = float(np.median([p.height_px for p in all_p])) / self.pulse_mv
-            px_per_s = float(np.median([p.width_px for p in all_p])) / self.pulse_s
+            # Signal ink joining a pulse's inner edge (a lead ending on a steep wave) can only widen the pulse:
+            # the narrower half of the widths is the clean one.
+            ws = np.sort([p.width_px for p in all_p])
+            px_per_s = float(np.mean(ws[: max(1, (ws.size + 1) // 2)])) / self.pulse_s
             return {
                 "px_per_s": px_per_s,
                 "px_per_mv": px_per_mv,

@@ -650,6 +650,48 @@ def test_digitizer_without_grid_takes_its_scale_from_the_pulse() -> None:
     assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= 20.0
 
 
+def test_no_grid_time_scale_ignores_a_wave_running_into_the_pulse() -> None:
+    """Without a grid px/s comes from the pulse widths alone; a lead that ends on a steep upstroke right at an
+    end pulse inks the pulse's rising edge and widens it (0.4 % -> ~17 dB on this page): the narrower half of
+    the widths, the clean ones, must set the time scale."""
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record()
+    cfg = RenderConfig(dpi=150.0, speed_mm_per_s=50.0, pulse="end", grid_colour="none")
+    _, truth = render_ecg(rec, cfg, np.random.default_rng(0))
+    last = {}
+    for p in truth.panels:
+        if p.row not in last or p.col > last[p.row].col:
+            last[p.row] = p
+    sig = rec.signal_mv.copy()
+    for r, p in last.items():
+        if r % 2 == 0:  # rows 0 and 2 of 4: half the pulses touched
+            j, k = LEADS.index(p.lead), p.end_sample
+            sig[k - 4 : k, j] = np.linspace(sig[k - 4, j], sig[k - 4, j] + 0.7, 4)
+    steep = EcgRecord(sig, rec.fs_hz, "steep-end")
+    img, truth = render_ecg(steep, cfg, np.random.default_rng(0))
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    assert out.meta["calibration"] == "pulse"
+    assert abs(out.meta["segments"][0]["px_per_s"] / (cfg.px_per_mm * 50.0) - 1) < 0.001
+    assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= 21.0
+
+
+def test_pulse_with_thin_edges_straddling_pixel_columns_is_found() -> None:
+    """A 1-px trace scanned at 90 %: the gain-20 pulses' vertical edges fall between pixel columns and each half
+    misses the ink threshold; without them no pulse is found and the page is read at 10 mm/mV (half the
+    amplitude). The pulse search looks again with such split strokes added."""
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record()
+    cfg = RenderConfig(dpi=200.0, gain_mm_per_mv=20.0, pulse="end", grid_colour="grey", line_width_mm=0.1)
+    img, _ = render_ecg(rec, cfg, np.random.default_rng(0))
+    img = cv2.resize(img, None, fx=0.9, fy=0.9, interpolation=cv2.INTER_LINEAR)
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    assert out.meta["n_pulses"] >= 3
+    assert out.meta["gain_mm_per_mv"] == 20.0
+    assert abs(out.meta["segments"][0]["px_per_mv"] / (0.9 * cfg.px_per_mm * 20.0) - 1) < 0.03
+
+
 #: Measured on the 10 dev_eik_clean pages: 22.4 dB; the test leaves a 2 dB margin.
 DEV_EIK_MIN_DB = 20.4
 
