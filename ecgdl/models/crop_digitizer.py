@@ -6,8 +6,8 @@ Each crop is sampled straight from the input image through the composite map cro
 wide, ``height_mm`` tall, the lead's zero-mV baseline at ``baseline_frac`` of the height.
 
 A crop cannot see a trace that leaves it (deep S waves, tall R waves at 10 mm/mV in a 40-mm crop): where the
-classical tracer's full-page reading lies outside the crop (within ``edge_margin_px`` of its top or bottom, widened
-by ``edge_dilate_cols`` columns each side), that reading replaces the network's (:func:`edge_fallback`).
+classical tracer's full-page reading lies outside the crop (within ``edge_margin_mm`` of its top or bottom, widened
+by ``edge_dilate_s`` each side), that reading replaces the network's (:func:`edge_fallback`).
 """
 
 from __future__ import annotations
@@ -122,13 +122,13 @@ def digitize_with_crops(
     fs_hz: float,
     n_samples: int,
     spec: CropSpec,
-    edge_margin_px: float = 4.0,
-    edge_dilate_cols: int = 3,
+    edge_margin_mm: float = 1.25,
+    edge_dilate_s: float = 0.015,
 ) -> EcgRecord:
     """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
 
     ``predict_rows(images (N, 3, h, w) float in [0, 1]) -> (N, w)`` trace rows in crop pixels. Where the classical
-    reading leaves a crop, it is kept (:func:`edge_fallback`; ``edge_margin_px < 0`` turns that off).
+    reading leaves a crop, it is kept (:func:`edge_fallback`; ``edge_margin_mm < 0`` turns that off).
     """
     base = geometry.digitize(image_rgb, fs_hz, n_samples)
     crops, info = cut_page_crops(image_rgb, base.meta, fs_hz, spec)
@@ -136,7 +136,13 @@ def digitize_with_crops(
     rows = predict_rows(x)
     rows = rows.detach().cpu().numpy() if isinstance(rows, torch.Tensor) else np.asarray(rows)
     ref = rows_from_signal(base.signal_mv, info, fs_hz, spec.width_px)
-    rows, replaced = edge_fallback(rows, ref, spec.height_px, edge_margin_px, edge_dilate_cols)
+    rows, replaced = edge_fallback(
+        rows,
+        ref,
+        spec.height_px,
+        margin_px=edge_margin_mm * spec.height_px / spec.height_mm,
+        dilate_cols=round(edge_dilate_s * spec.width_px / spec.window_s),
+    )
     signal = crops_to_signal(
         rows,
         info["px_per_mv"],

@@ -65,7 +65,7 @@ class DigitizerModule(L.LightningModule):
         geometry: keyword arguments of the :class:`~ecgdl.classical.ClassicalDigitizer` that finds the page
             geometry at inference.
         weights: a checkpoint (or the name of a shipped one) to load the network weights from.
-        edge_margin_px / edge_dilate_cols: at inference, keep the classical reading where it leaves a crop
+        edge_margin_mm / edge_dilate_s: at inference, keep the classical reading where it leaves a crop
             (see :func:`ecgdl.models.crop_digitizer.edge_fallback`); a negative margin turns that off.
     """
 
@@ -83,8 +83,8 @@ class DigitizerModule(L.LightningModule):
         crop: dict | None = None,
         geometry: dict | None = None,
         weights: str | None = None,
-        edge_margin_px: float = 4.0,
-        edge_dilate_cols: int = 3,
+        edge_margin_mm: float = 1.25,
+        edge_dilate_s: float = 0.015,
     ) -> None:
         super().__init__()
         if kind not in KINDS:
@@ -102,8 +102,8 @@ class DigitizerModule(L.LightningModule):
         self.monitor = monitor
         self.crop_spec = CropSpec(**(crop or {}))
         self.geometry_kwargs = dict(geometry or {})
-        self.edge_margin_px = float(edge_margin_px)
-        self.edge_dilate_cols = int(edge_dilate_cols)
+        self.edge_margin_mm = float(edge_margin_mm)
+        self.edge_dilate_s = float(edge_dilate_s)
         self._geometry = None
         self.weights_loaded = False
         self.example: dict | None = None
@@ -278,8 +278,8 @@ class DigitizerModule(L.LightningModule):
             fs_hz,
             n_samples,
             self.crop_spec,
-            edge_margin_px=self.edge_margin_px,
-            edge_dilate_cols=self.edge_dilate_cols,
+            edge_margin_mm=self.edge_margin_mm,
+            edge_dilate_s=self.edge_dilate_s,
         )
 
 

@@ -56,7 +56,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
 class UNetBackbone(nn.Module):
     """Encoder-decoder with additive (FPN-style) skips; returns features at the stem's resolution.
 
-    The stem has stride ``stem_stride`` (1, or 2 by space-to-depth); then ``depth`` levels each halve both
+    The stem has stride ``stem_stride`` (1, or 2 or 4 by space-to-depth); then ``depth`` levels each halve both
     dimensions. The decoder
     upsamples, maps channels with a 1x1 convolution, adds the encoder's feature map of that level (unless
     ``skips`` is False) and refines with a 3x3 convolution. Inputs must be multiples of :attr:`stride`
@@ -73,12 +73,12 @@ class UNetBackbone(nn.Module):
         skips: bool = True,
     ) -> None:
         super().__init__()
-        if stem_stride not in (1, 2):
-            raise ValueError(f"stem_stride must be 1 or 2, got {stem_stride}")
+        if stem_stride not in (1, 2, 4):
+            raise ValueError(f"stem_stride must be 1, 2 or 4, got {stem_stride}")
         ch = _channels(base_channels, depth, max_channels)
         self.channels, self.skips = ch, bool(skips)
         self.stride = stem_stride * 2**depth
-        # A stride-2 stem is a lossless space-to-depth (PixelUnshuffle), so no sub-pixel detail is thrown away.
+        # A strided stem is a lossless space-to-depth (PixelUnshuffle), so no sub-pixel detail is thrown away.
         self.stem = nn.Sequential(
             nn.PixelUnshuffle(stem_stride),
             ConvBNAct(in_channels * stem_stride**2, ch[0]),
@@ -121,11 +121,12 @@ class ColumnHeatmapNet(nn.Module):
     """Lead crop (N, 3, H, W) -> trace row per column.
 
     ``forward`` returns a dict: ``y`` (N, W) row in crop pixels (always) and, for ``head='heatmap'``, ``logits``
-    (N, H, W), the per-column scores over rows whose soft-argmax is ``y``. Everything runs at half resolution:
-    the input (plus a row-coordinate channel) enters by space-to-depth and the heatmap leaves by depth-to-space
-    (PixelShuffle), so rows and columns keep full pixel resolution without full-resolution feature maps (which
-    would dominate CPU time). The regression head pools the features into ``pool_rows`` height bins and regresses
-    two columns per half-resolution column with 1-D convolutions along the width.
+    (N, H, W), the per-column scores over rows whose soft-argmax is ``y``. Everything runs at 1/``stem_stride``
+    resolution: the input (plus a row-coordinate channel) enters by space-to-depth and the heatmap leaves by
+    depth-to-space (PixelShuffle), so rows and columns keep full pixel resolution without full-resolution feature
+    maps (which would dominate CPU time); doubling the crop resolution with ``stem_stride=4`` costs little more
+    than ``stem_stride=2`` at the lower resolution. The regression head pools the features into ``pool_rows``
+    height bins and regresses ``stem_stride`` columns per feature column with 1-D convolutions along the width.
 
     Args:
         in_channels: image channels.
@@ -133,6 +134,7 @@ class ColumnHeatmapNet(nn.Module):
         depth: encoder levels after the stem (total stride ``2 ** (depth + 1)``).
         head: ``'heatmap'`` or ``'regression'``.
         pool_rows: height bins of the regression head.
+        stem_stride: 2 or 4, the space-to-depth factor of the stem (and depth-to-space factor of the head).
     """
 
     def __init__(
@@ -143,21 +145,29 @@ class ColumnHeatmapNet(nn.Module):
         max_channels: int = 128,
         head: str = "heatmap",
         pool_rows: int = 8,
+        stem_stride: int = 2,
     ) -> None:
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
+        if stem_stride not in (2, 4):
+            raise ValueError(f"stem_stride must be 2 or 4, got {stem_stride}")
         self.head = head
-        self.backbone = UNetBackbone(in_channels + 1, base_channels, depth, max_channels, stem_stride=2)
+        self.stem_stride = stem_stride
+        self.backbone = UNetBackbone(
+            in_channels + 1, base_channels, depth, max_channels, stem_stride=stem_stride
+        )
         c0 = self.backbone.out_channels
         if head == "heatmap":
-            self.out = nn.Sequential(nn.Conv2d(c0, 4, 3, padding=1), nn.PixelShuffle(2))
+            self.out = nn.Sequential(
+                nn.Conv2d(c0, stem_stride**2, 3, padding=1), nn.PixelShuffle(stem_stride)
+            )
         else:
             self.pool = nn.AdaptiveAvgPool2d((pool_rows, None))
             self.out = nn.Sequential(
                 nn.Conv1d(c0 * pool_rows, 64, 5, padding=2),
                 nn.ReLU(inplace=True),
-                nn.Conv1d(64, 2, 1),
+                nn.Conv1d(64, stem_stride, 1),
             )
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -167,7 +177,7 @@ class ColumnHeatmapNet(nn.Module):
         if self.head == "heatmap":
             logits = self.out(f)[:, 0, :h, :w]
             return {"y": soft_argmax(logits), "logits": logits}
-        pooled = self.pool(f).flatten(1, 2)  # (N, C * pool_rows, W_padded / 2)
-        out = self.out(pooled)  # (N, 2, W_padded / 2): even and odd columns
+        pooled = self.pool(f).flatten(1, 2)  # (N, C * pool_rows, W_padded / stem_stride)
+        out = self.out(pooled)  # (N, stem_stride, W_padded / stem_stride): the columns of each feature column
         out = out.transpose(1, 2).reshape(out.shape[0], -1)[:, :w]
         return {"y": (h - 1) * (0.5 + out)}

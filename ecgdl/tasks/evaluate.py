@@ -177,6 +177,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "model": hydra_choice("model"),
         "data": hydra_choice("data"),
         "eval_set": _eval_set_name(cfg),
+        "aug": cfg.data.get("aug"),
     }
     for col in ("pearson_ii", "dtw_ii", "rpeak_f1", "rpeak_error_ms", "hr_error_bpm"):
         if col in frame:

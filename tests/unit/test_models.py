@@ -132,6 +132,26 @@ def test_column_net_y_is_soft_argmax_of_logits() -> None:
 def test_column_net_rejects_unknown_head() -> None:
     with pytest.raises(ValueError, match="unknown head"):
         ColumnHeatmapNet(head="mlp")
+    with pytest.raises(ValueError, match="stem_stride must be 2 or 4"):
+        ColumnHeatmapNet(stem_stride=3)
+
+
+@pytest.mark.parametrize("head", ["heatmap", "regression"])
+def test_stride4_column_net_keeps_full_resolution_at_the_cost_of_stride2(head: str) -> None:
+    """A stride-4 stem reads a crop of twice the resolution on the same feature grid: full-resolution rows and
+    columns out, every parameter trained, about the same parameter count."""
+    torch.manual_seed(0)
+    net4 = ColumnHeatmapNet(base_channels=8, depth=2, head=head, stem_stride=4)
+    net2 = ColumnHeatmapNet(base_channels=8, depth=2, head=head, stem_stride=2)
+    out = net4(torch.rand(2, 3, 70, 134))  # odd sizes: padded inside, cropped back
+    assert out["y"].shape == (2, 134)
+    if head == "heatmap":
+        assert out["logits"].shape == (2, 70, 134)
+    (out["y"] * torch.randn_like(out["y"])).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net4.parameters())
+    n4 = sum(p.numel() for p in net4.parameters())
+    n2 = sum(p.numel() for p in net2.parameters())
+    assert n2 < n4 < 1.2 * n2
 
 
 # ---------------------------------------------------------------------------------------------- registry

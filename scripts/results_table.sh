@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Rebuild the README's results table: every model x degradation preset on the fixed synthetic test pages, the
+# real ECG-Image-Kit renders (../shared/data/dev_eik_clean, skipped when absent) and all layouts/speeds/gains,
+# then rank them with the leaderboard (outputs/results/results.md, leaderboard.md/html).
+# Usage: bash scripts/results_table.sh [models, default classical,cnn] [pages per set, default 12]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+models="${1:-classical,cnn}"
+pages="${2:-12}"
+out=outputs/results
+python evaluate.py -m "model=${models}" data=synth render=kaggle "data.test_size=${pages}" \
+  data.aug=clean,scan,bw_scan,photo,screen,stained,damaged,mold hydra.sweep.dir="${out}/synth_kaggle"
+python evaluate.py -m "model=${models}" data=synth render=varied data.aug=clean data.test_size=24 \
+  hydra.sweep.dir="${out}/synth_varied"
+if [ -d ../shared/data/dev_eik_clean ]; then
+  python evaluate.py -m "model=${models}" hydra.sweep.dir="${out}/dev_eik_clean"
+fi
+python -m ecgdl.leaderboard "${out}" --out "${out}" --title "ecgdl results"
