@@ -316,5 +316,11 @@ def load_net_weights(net: nn.Module, ckpt_path: str | Path, strict: bool = True)
     prefix = "net."
     if any(k.startswith(prefix) for k in state):
         state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-    net.load_state_dict(state, strict=strict)
+    try:
+        net.load_state_dict(state, strict=strict)
+    except RuntimeError as exc:
+        raise RuntimeError(
+            f"{ckpt_path}: these weights do not fit the {type(net).__name__} built from the config; the checkpoint"
+            f" was trained with another architecture (e.g. model.net.stem_stride / base_channels / depth): {exc}"
+        ) from exc
     return net

@@ -33,8 +33,9 @@ class NetworkEntry:
 
 
 MODELS: dict[str, NetworkEntry] = {
-    "cnn": NetworkEntry(partial(ColumnHeatmapNet, head="heatmap"), "column"),
-    "cnn_regression": NetworkEntry(partial(ColumnHeatmapNet, head="regression"), "column"),
+    # stride-4 stems: the architecture of the shipped weights (256 x 1024 crops, ecgdl/assets/cnn.pt)
+    "cnn": NetworkEntry(partial(ColumnHeatmapNet, head="heatmap", stem_stride=4), "column"),
+    "cnn_regression": NetworkEntry(partial(ColumnHeatmapNet, head="regression", stem_stride=4), "column"),
     "autoencoder": NetworkEntry(TraceAutoencoder, "autoencoder"),
     "unet": NetworkEntry(PageUNet, "page"),
 }
