@@ -473,20 +473,16 @@ class ClassicalDigitizer:
             keep = (np.abs(hs / np.median(hs) - 1) < 0.1) & (np.abs(ws / np.median(ws) - 1) < 0.2)
             all_p = [p for p, k in zip(all_p, keep, strict=True) if k]
         if cal.found:
-            if self.gain_mm_per_mv is not None:
-                gain = self.gain_mm_per_mv
-            else:
-                gains = [
-                    g for p in all_p if (g := gain_from_pulse(p, cal.px_per_mm_y, self.pulse_mv)) is not None
-                ]
-                gain = float(np.median(gains)) if gains else self.default_gain_mm_per_mv
-            if self.speed_mm_per_s is not None:
-                speed = self.speed_mm_per_s
-            else:
-                speeds = [
-                    v for p in all_p if (v := speed_from_pulse(p, cal.px_per_mm_x, self.pulse_s)) is not None
-                ]
-                speed = float(np.median(speeds)) if speeds else self.default_speed_mm_per_s
+            gain = _forced_or_median(
+                self.gain_mm_per_mv,
+                [gain_from_pulse(p, cal.px_per_mm_y, self.pulse_mv) for p in all_p],
+                self.default_gain_mm_per_mv,
+            )
+            speed = _forced_or_median(
+                self.speed_mm_per_s,
+                [speed_from_pulse(p, cal.px_per_mm_x, self.pulse_s) for p in all_p],
+                self.default_speed_mm_per_s,
+            )
             return {
                 "px_per_s": cal.px_per_mm_x * speed,
                 "px_per_mv": cal.px_per_mm_y * gain,
@@ -722,6 +718,15 @@ def _straight_lead(tr: RowTrace, row: RowBand, side: str, ppm: float, min_mm: fl
     if abs(x[k] - x[0]) < min_mm * ppm:
         return None
     return float(x[max(0, k - 1)])
+
+
+def _forced_or_median(forced: float | None, measured: list[float | None], default: float) -> float:
+    """A forced value if given, else the median of the pulse measurements that snapped to a standard value (the
+    ``None`` ones did not), else ``default``."""
+    if forced is not None:
+        return forced
+    values = [v for v in measured if v is not None]
+    return float(np.median(values)) if values else default
 
 
 def _rotation_only(rect: Rectification, width: int, height: int, min_deg: float = 0.5) -> Rectification:

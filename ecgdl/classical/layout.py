@@ -177,18 +177,24 @@ def _merge_split_rows(peaks: list[int], prof: np.ndarray, max_rel_gap: float = 0
     return [round(y) for y in ys]
 
 
+def _stretches(
+    mask: np.ndarray, y: float, half_px: float, max_gap_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) columns of the stretches of ink within ``y +- half_px``, gaps up to ``max_gap_px`` bridged
+    (empty arrays when there is no ink)."""
+    h = mask.shape[0]
+    xs = np.flatnonzero(mask[max(0, int(y - half_px)) : min(h, int(y + half_px) + 1)].any(axis=0))
+    if xs.size == 0:
+        return xs, xs
+    gaps = np.flatnonzero(np.diff(xs) > max_gap_px)
+    return xs[np.r_[0, gaps + 1]], xs[np.r_[gaps, xs.size - 1]]
+
+
 def _longest_stretch(
     mask: np.ndarray, y: float, half_px: float, px_per_mm: float, max_gap_mm: float = 3.0
 ) -> float:
-    h = mask.shape[0]
-    cols = mask[max(0, int(y - half_px)) : min(h, int(y + half_px) + 1)].any(axis=0)
-    xs = np.flatnonzero(cols)
-    if xs.size == 0:
-        return 0.0
-    gaps = np.flatnonzero(np.diff(xs) > max_gap_mm * px_per_mm)
-    starts = xs[np.r_[0, gaps + 1]]
-    ends = xs[np.r_[gaps, xs.size - 1]]
-    return float((ends - starts).max())
+    starts, ends = _stretches(mask, y, half_px, max_gap_mm * px_per_mm)
+    return float((ends - starts).max()) if starts.size else 0.0
 
 
 def row_extent(
@@ -203,15 +209,9 @@ def row_extent(
     """Horizontal extent [x0, x1] of a row's trace within ``y +- half_px``: the longest stretch of ink (gaps
     under ``max_gap_mm`` bridged), extended over neighbouring stretches at least ``min_piece_mm`` long that lie
     within ``max_jump_mm`` (a faint trace broken by grid removal is still one row; short labels are not)."""
-    h, w = mask.shape
-    y0, y1 = max(0, int(y - half_px)), min(h, int(y + half_px) + 1)
-    cols = mask[y0:y1].any(axis=0)
-    if not cols.any():
-        return 0, w - 1
-    xs = np.flatnonzero(cols)
-    gaps = np.flatnonzero(np.diff(xs) > max_gap_mm * px_per_mm)
-    starts = xs[np.r_[0, gaps + 1]]
-    ends = xs[np.r_[gaps, xs.size - 1]]
+    starts, ends = _stretches(mask, y, half_px, max_gap_mm * px_per_mm)
+    if not starts.size:
+        return 0, mask.shape[1] - 1
     k = int(np.argmax(ends - starts))
     a, b = k, k
     piece, jump = min_piece_mm * px_per_mm, max_jump_mm * px_per_mm

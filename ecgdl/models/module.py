@@ -252,9 +252,10 @@ class DigitizerModule(L.LightningModule):
     def load_weights(self, ckpt_path: str | Path) -> DigitizerModule:
         """Load network weights from a Lightning checkpoint or an exported file (``weights_only=True``)."""
         path = resolve_weights(ckpt_path)
-        load_net_weights(self.net, path)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        _load_net_state(self.net, ckpt, path)
         # read crops the way the network was trained to see them
-        trained = torch.load(path, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+        trained = ckpt.get("hyper_parameters", {})
         if trained.get("crop"):
             fields = CropSpec.__dataclass_fields__
             self.crop_spec = CropSpec(**{k: v for k, v in trained["crop"].items() if k in fields})
@@ -311,7 +312,13 @@ def export_weights(ckpt_path: str | Path, out_path: str | Path) -> Path:
 
 def load_net_weights(net: nn.Module, ckpt_path: str | Path, strict: bool = True) -> nn.Module:
     """Load the ``net.*`` weights of a :class:`DigitizerModule` checkpoint (or a bare state dict) into ``net``."""
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    return _load_net_state(
+        net, torch.load(ckpt_path, map_location="cpu", weights_only=True), ckpt_path, strict
+    )
+
+
+def _load_net_state(net: nn.Module, ckpt: dict, ckpt_path: str | Path, strict: bool = True) -> nn.Module:
+    """Load the network weights of an already loaded checkpoint ``ckpt`` (read from ``ckpt_path``) into ``net``."""
     state = ckpt.get("state_dict", ckpt)
     prefix = "net."
     if any(k.startswith(prefix) for k in state):
