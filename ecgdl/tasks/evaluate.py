@@ -96,6 +96,21 @@ def _score_predictions_dir(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     return metrics
 
 
+def _render_columns(truth: Any) -> dict[str, Any]:
+    """How a rendered page was drawn (from its RenderTruth), so per_image.csv can be broken down by condition;
+    empty for images without one (Kaggle folders)."""
+    if truth is None or not hasattr(truth, "speed_mm_per_s"):
+        return {}
+    return {
+        "true_layout": truth.layout,
+        "speed_mm_per_s": truth.speed_mm_per_s,
+        "gain_mm_per_mv": truth.gain_mm_per_mv,
+        "dpi": truth.dpi,
+        "pulse": truth.meta.get("pulse"),
+        "has_grid": truth.grid is not None,
+    }
+
+
 def _eval_set_name(cfg: DictConfig) -> str:
     """A short name of the evaluated set for leaderboards: the Kaggle folder's name, or synth/<render>."""
     root = cfg.data.get("root")
@@ -123,6 +138,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     for item in tqdm(items, desc="evaluate", unit="img"):
         t0 = time.perf_counter()
         row: dict[str, Any] = {"image_id": item.image_id, "image_type": item.image_type, "fs_hz": item.fs_hz}
+        row.update(_render_columns(item.extra.get("truth")))
         try:
             image = item.load()
             kwargs = {"truth": item.truth} if needs_truth else {}
@@ -177,7 +193,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "model": hydra_choice("model"),
         "data": hydra_choice("data"),
         "eval_set": _eval_set_name(cfg),
-        "aug": cfg.data.get("aug"),
+        "aug": cfg.data.get("eval_aug") or cfg.data.get("aug"),  # what the scored pages went through
     }
     for col in ("pearson_ii", "dtw_ii", "rpeak_f1", "rpeak_error_ms", "hr_error_bpm"):
         if col in frame:

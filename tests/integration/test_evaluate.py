@@ -81,3 +81,24 @@ def test_scoring_a_predictions_folder(make_cfg, dev_root, tmp_path) -> None:
     assert metrics["n_images"] == 10 and metrics["n_failed"] == 1
     # nine perfect images (a constant offset is forgiven) and one all-zero one (ratio 1)
     assert metrics["snr_db"] == pytest.approx(10 * math.log10((9 * 1e6 + 1) / 10), abs=1e-6)
+
+
+def test_synthetic_pages_report_how_they_were_drawn(make_cfg, tmp_path) -> None:
+    """per_image.csv of rendered pages carries each page's layout, speed, gain, dpi, pulse and grid (to break
+    scores down by condition); the values are those of the pages' own truth."""
+    import hydra
+    import pandas as pd
+
+    overrides = ["model=oracle", "data=synth", "data.aug=clean", "render=varied", "data.test_size=3"]
+    overrides.append(f"output_dir={tmp_path}/s")
+    cfg = make_cfg("evaluate", [*overrides, "extra_metrics=false", "overlays=0"])
+    metrics = evaluate.run(cfg)
+    assert metrics["snr_db"] == pytest.approx(60.0) and metrics["aug"] == "clean"
+    frame = pd.read_csv(tmp_path / "s" / "per_image.csv")
+    truths = [item.extra["truth"] for item in hydra.utils.instantiate(cfg.data).eval_items("test")]
+    assert list(frame["true_layout"]) == [t.layout for t in truths]
+    assert list(frame["speed_mm_per_s"]) == [t.speed_mm_per_s for t in truths]
+    assert list(frame["gain_mm_per_mv"]) == [t.gain_mm_per_mv for t in truths]
+    assert list(frame["dpi"]) == [t.dpi for t in truths]
+    assert list(frame["pulse"].fillna("none")) == [str(t.meta["pulse"]) for t in truths]
+    assert list(frame["has_grid"]) == [t.grid is not None for t in truths]
