@@ -8,6 +8,10 @@ wide, ``height_mm`` tall, the lead's zero-mV baseline at ``baseline_frac`` of th
 A crop cannot see a trace that leaves it (deep S waves, tall R waves at 10 mm/mV in a 40-mm crop): where the
 classical tracer's full-page reading lies outside the crop (within ``edge_margin_mm`` of its top or bottom, widened
 by ``edge_dilate_s`` each side), that reading replaces the network's (:func:`edge_fallback`).
+
+A lead printed twice (lead II in its column and in the rhythm strip) is read from the longer strip only, as the
+classical digitizer does (:func:`segments_to_read`): the two strips can sit at slightly different zero lines, and
+averaging them would add that step to the lead.
 """
 
 from __future__ import annotations
@@ -30,12 +34,32 @@ def _crop_matrix(x0: float, y0: float, sx: float, sy: float) -> np.ndarray:
     return np.array([[sx, 0.0, x0], [0.0, sy, y0], [0.0, 0.0, 1.0]])
 
 
+def segments_to_read(segments: list[dict]) -> list[dict]:
+    """The segments worth reading: a segment is dropped when a longer one of the same lead covers all its
+    samples (``start_sample``/``end_sample``), the rule the classical resampler applies when it assembles leads."""
+    keep = []
+    for seg in segments:
+        n0, n1 = int(seg["start_sample"]), int(seg["end_sample"])
+        covered = any(
+            other is not seg
+            and other["lead"] == seg["lead"]
+            and int(other["end_sample"]) - int(other["start_sample"]) > n1 - n0
+            and int(other["start_sample"]) <= n0
+            and int(other["end_sample"]) >= n1
+            for other in segments
+        )
+        if not covered:
+            keep.append(seg)
+    return keep
+
+
 def cut_page_crops(
     image_rgb: np.ndarray, meta: dict[str, Any], fs_hz: float, spec: CropSpec
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Crops (N, h, w, 3) uint8 for every 2.5-s window of every segment a classical digitizer found, with the
-    calibration crops_to_signal needs. ``meta`` is that digitizer's record.meta (segments, homography, gain)."""
-    segments = meta.get("segments") or []
+    calibration crops_to_signal needs. ``meta`` is that digitizer's record.meta (segments, homography, gain).
+    Segments covered by a longer one of the same lead are skipped (:func:`segments_to_read`)."""
+    segments = segments_to_read(meta.get("segments") or [])
     if not segments:
         raise DigitizationError("crops: the page geometry stage found no lead segments")
     to_input = np.eye(3)

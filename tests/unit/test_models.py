@@ -32,7 +32,7 @@ from ecgdl.models import (
     soft_argmax,
     trace_from_clean,
 )
-from ecgdl.models.crop_digitizer import edge_fallback, rows_from_signal
+from ecgdl.models.crop_digitizer import edge_fallback, rows_from_signal, segments_to_read
 from ecgdl.models.losses import gaussian_row_target
 from ecgdl.signals.record import EcgRecord
 
@@ -347,6 +347,21 @@ def test_edge_fallback_replaces_only_where_the_reference_leaves_the_crop() -> No
     assert not none_used.any() and np.array_equal(off, rows)
     with pytest.raises(ValueError, match="same shape"):
         edge_fallback(rows, ref[:, :5], 128, 4.0, 0)
+
+
+def test_a_lead_printed_twice_is_read_from_the_longer_strip() -> None:
+    def seg(lead: str, n0: int, n1: int) -> dict:
+        return {"lead": lead, "start_sample": n0, "end_sample": n1}
+
+    short_ii, rhythm_ii = seg("II", 0, 1250), seg("II", 0, 5000)
+    lead_i, late_ii = seg("I", 0, 1250), seg("II", 4000, 5000)
+    kept = segments_to_read([lead_i, short_ii, seg("aVL", 1250, 2500), rhythm_ii])
+    assert [s["lead"] for s in kept] == ["I", "aVL", "II"] and kept[-1] is rhythm_ii
+    # a shorter strip the longer one does not cover, and equal lengths, are both kept
+    partial = seg("II", 0, 4500)
+    assert segments_to_read([seg("II", 2500, 5000), partial]) == [seg("II", 2500, 5000), partial]
+    assert len(segments_to_read([seg("II", 0, 1250), seg("II", 0, 1250)])) == 2
+    assert segments_to_read([late_ii, rhythm_ii]) == [rhythm_ii]
 
 
 # ---------------------------------------------------------------------------------------------- training
