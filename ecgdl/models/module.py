@@ -13,7 +13,9 @@ against the batch's ``signal_mv``. Logged: ``train/loss``, ``{val,test}/loss``, 
 ``{val,test}/mae_px`` (column and autoencoder kinds) or ``{val,test}/iou`` and ``{val,test}/f1`` (page kind).
 
 Checkpoints keep only plain hyperparameters (the optimizer/scheduler factories are not stored), so they load with
-``torch.load(path, weights_only=True)``; :func:`load_net_weights` does that for a bare network.
+``torch.load(path, weights_only=True)``; :func:`load_net_weights` does that for a bare network. They also keep the
+network's registry spec under ``"network"`` (:func:`~ecgdl.models.registry.network_spec`): ``load_weights``
+rebuilds the network from it when the config built another architecture.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ from ecgdl.models.autoencoder import trace_from_clean
 from ecgdl.models.crop_digitizer import digitize_with_crops
 from ecgdl.models.decode import crops_to_signal, fill_nan_columns
 from ecgdl.models.losses import heatmap_loss, mask_loss, masked_mae, regression_loss
-from ecgdl.models.registry import KINDS
+from ecgdl.models.registry import KINDS, build_network, network_kind, network_spec
 from ecgdl.signals.record import EcgRecord
 
-__all__ = ["DigitizerModule", "load_net_weights"]
+__all__ = ["DigitizerModule", "export_weights", "load_net_weights"]
 
 _SPLITS = ("val", "test")
 #: trained weights that ship with the package (``weights=cnn`` or ``ckpt_path=cnn``)
@@ -248,11 +250,28 @@ class DigitizerModule(L.LightningModule):
         finally:
             self.train(was_training)
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        spec = network_spec(self.net)
+        if spec is not None:
+            checkpoint["network"] = spec
+
     # ------------------------------------------------------------------ the Digitizer protocol
     def load_weights(self, ckpt_path: str | Path) -> DigitizerModule:
-        """Load network weights from a Lightning checkpoint or an exported file (``weights_only=True``)."""
+        """Load network weights from a Lightning checkpoint or an exported file (``weights_only=True``).
+
+        A checkpoint that records its network (``"network"``, see :func:`export_weights`) replaces ``self.net`` by
+        that architecture when it differs from the one built here; without that record the weights must fit.
+        """
         path = resolve_weights(ckpt_path)
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        spec = ckpt.get("network")
+        if spec and spec != network_spec(self.net):
+            kind = network_kind(spec["name"])
+            if kind != self.kind:
+                raise ValueError(
+                    f"{path}: holds a {spec['name']!r} network (kind {kind!r}); this module reads {self.kind!r}"
+                )
+            self.net = build_network(**spec)
         _load_net_state(self.net, ckpt, path)
         # read crops the way the network was trained to see them
         trained = ckpt.get("hyper_parameters", {})
@@ -298,15 +317,23 @@ def resolve_weights(name_or_path: str | Path) -> Path:
     )
 
 
-def export_weights(ckpt_path: str | Path, out_path: str | Path) -> Path:
-    """Strip a training checkpoint down to the network weights (what ships in ``ecgdl/assets``)."""
+def export_weights(ckpt_path: str | Path, out_path: str | Path, network: dict | None = None) -> Path:
+    """Strip a training checkpoint down to the network weights and the facts needed to use them (what ships in
+    ``ecgdl/assets``): hyperparameters (crop geometry) and the network spec (``network``, default: the
+    checkpoint's own record; give it for checkpoints written before specs were recorded)."""
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     state = {k: v for k, v in ckpt.get("state_dict", ckpt).items() if k.startswith("net.")}
     if not state:
         raise ValueError(f"{ckpt_path}: no network weights (net.*) in this checkpoint")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": state, "hyper_parameters": dict(ckpt.get("hyper_parameters", {}))}, out)
+    exported = {"state_dict": state, "hyper_parameters": dict(ckpt.get("hyper_parameters", {}))}
+    network = network or ckpt.get("network")
+    if network:
+        net = build_network(**network)  # the spec must rebuild a network the weights fit
+        _load_net_state(net, {"state_dict": state}, ckpt_path)
+        exported["network"] = dict(network)
+    torch.save(exported, out)
     return out
 
 

@@ -21,12 +21,14 @@ from ecgdl.models import (
     DigitizerModule,
     build_network,
     crops_to_signal,
+    export_weights,
     fill_nan_columns,
     heatmap_loss,
     load_net_weights,
     mask_loss,
     masked_mae,
     network_kind,
+    network_spec,
     register_network,
     regression_loss,
     soft_argmax,
@@ -430,6 +432,37 @@ def test_module_validation_logs_finite_snr(name: str, target: str, kwargs: dict,
     if name == "cnn":  # another architecture: an error naming the file and the likely cause
         with pytest.raises(RuntimeError, match=r"model\.ckpt: these weights do not fit.*stem_stride"):
             load_net_weights(build_network(name, base_channels=8, depth=2, stem_stride=2), path)
+    # the checkpoint records the architecture: a module configured with another one rebuilds it and loads
+    assert ckpt["network"] == {"name": name, "base_channels": 8, "depth": 2}
+    other = DigitizerModule(
+        build_network(name, base_channels=4, depth=1), kind=network_kind(name), weights=str(path)
+    )
+    assert network_spec(other.net) == ckpt["network"]
+    for a, b in zip(other.net.state_dict().values(), net.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_exported_weights_carry_the_architecture_and_refuse_another_kind(tmp_path) -> None:
+    net = build_network("cnn", base_channels=8, depth=2, stem_stride=2)
+    legacy = tmp_path / "legacy.ckpt"  # a checkpoint written before network specs were recorded
+    torch.save({"state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}}, legacy)
+    assert "network" not in torch.load(legacy, weights_only=True)
+    with pytest.raises(
+        RuntimeError, match="these weights do not fit"
+    ):  # a spec that does not fit the weights
+        export_weights(legacy, tmp_path / "bad.pt", network={"name": "cnn", "base_channels": 8, "depth": 2})
+    out = export_weights(legacy, tmp_path / "cnn.pt", network=network_spec(net))
+    assert torch.load(out, weights_only=True)["network"] == network_spec(net)
+    module = DigitizerModule(build_network("cnn"), kind="column", weights=str(out))
+    assert network_spec(module.net) == network_spec(net)
+    x = torch.rand(1, 3, 64, 128)
+    torch.testing.assert_close(module.net.eval()(x)["y"], net.eval()(x)["y"])
+    with pytest.raises(
+        ValueError, match=r"cnn\.pt: holds a 'cnn' network \(kind 'column'\); this module reads 'autoencoder'"
+    ):
+        DigitizerModule(
+            build_network("autoencoder", base_channels=8, depth=2), kind="autoencoder", weights=str(out)
+        )
 
 
 def test_page_module_logs_iou_and_f1() -> None:
