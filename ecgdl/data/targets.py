@@ -58,6 +58,13 @@ def rectify_to_clean(image: np.ndarray, truth: RenderTruth, clean: RenderTruth) 
     )
 
 
+def strip_windows(duration_s: float, spec: CropSpec) -> list[tuple[float, float]]:
+    """(t0_s, t1_s) within a strip of ``duration_s`` for each of its crops: ``round(duration / window_s)`` windows
+    (at least one) of ``spec.window_s``, the last one clipped to the strip."""
+    n_win = max(1, round(duration_s / spec.window_s))
+    return [(k * spec.window_s, min(duration_s, (k + 1) * spec.window_s)) for k in range(n_win)]
+
+
 def crop_windows(truth: RenderTruth, spec: CropSpec) -> list[tuple[int, float, float]]:
     """(panel index, t0_s within the panel, t1_s) for every window of ``spec.window_s`` that the panels hold."""
     out = []
@@ -65,10 +72,52 @@ def crop_windows(truth: RenderTruth, spec: CropSpec) -> list[tuple[int, float, f
         if p.n_points < 2:
             continue
         dur = (p.end_sample - p.start_sample) / truth.fs_hz
-        n_win = max(1, round(dur / spec.window_s))
-        for k in range(n_win):
-            out.append((i, k * spec.window_s, min(dur, (k + 1) * spec.window_s)))
+        out.extend((i, t0, t1) for t0, t1 in strip_windows(dur, spec))
     return out
+
+
+def crop_affine(
+    strip_x0_px: float,
+    baseline_y_px: float,
+    px_per_s: float,
+    px_per_mm_y: float,
+    t0_s: float,
+    t1_s: float,
+    spec: CropSpec,
+) -> tuple[float, float, float, float]:
+    """(x0, y0, sx, sy) of the crop of window ``[t0_s, t1_s)`` of a strip that starts at page x ``strip_x0_px``:
+    crop pixel (u, v) centre samples page point ``(x0 + u * sx, y0 + v * sy)``. The window fills the crop's
+    width, ``spec.height_mm`` its height, and the zero-mV ``baseline_y_px`` sits at ``spec.baseline_frac``. Training
+    crops (:func:`cut_crop`, from the render truth) and inference crops (from the classical page geometry) share it.
+    """
+    sx = (t1_s - t0_s) * px_per_s / spec.width_px
+    sy = spec.height_mm * px_per_mm_y / spec.height_px
+    return strip_x0_px + t0_s * px_per_s, baseline_y_px - spec.baseline_frac * spec.height_px * sy, sx, sy
+
+
+def warp_crop(
+    image: np.ndarray,
+    x0: float,
+    y0: float,
+    sx: float,
+    sy: float,
+    spec: CropSpec,
+    page_to_image: np.ndarray | None = None,
+) -> np.ndarray:
+    """The (height_px, width_px, ...) crop of :func:`crop_affine`'s map, sampled bilinearly in one resampling;
+    ``page_to_image`` (3x3) maps the page frame of that map into ``image`` (e.g. rectified page -> input photo).
+
+    Bilinear, also when the crop shrinks the page: OpenCV's warps have no area filter (INTER_AREA there is
+    bilinear), and training and inference crops must be resampled alike.
+    """
+    m = np.array([[sx, 0.0, x0], [0.0, sy, y0], [0.0, 0.0, 1.0]])
+    if page_to_image is not None:
+        m = np.asarray(page_to_image, np.float64) @ m
+    size = (spec.width_px, spec.height_px)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    if np.allclose(m[2], [0.0, 0.0, 1.0]):
+        return cv2.warpAffine(image, m[:2], size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(image, m, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 
 def cut_crop(
@@ -84,10 +133,9 @@ def cut_crop(
     clean trace image (h, w) uint8, and the crop's calibration (px per mV, baseline y, seconds per column).
     With ``rng``, the window is jittered as ``spec`` says (targets and calibration follow exactly)."""
     p = truth.panels[panel_index]
-    x0 = p.points_xy[0, 0] + t0_s * truth.px_per_s
-    sx = (t1_s - t0_s) * truth.px_per_s / spec.width_px  # page px per crop column
-    sy = spec.height_mm * truth.px_per_mm / spec.height_px
-    y0 = p.baseline_y_px - spec.baseline_frac * spec.height_px * sy
+    x0, y0, sx, sy = crop_affine(
+        p.points_xy[0, 0], p.baseline_y_px, truth.px_per_s, truth.px_per_mm, t0_s, t1_s, spec
+    )
     if rng is not None:
         sx *= 1 + rng.uniform(-spec.jitter_scale, spec.jitter_scale)
         sy *= 1 + rng.uniform(-spec.jitter_scale, spec.jitter_scale)
@@ -97,25 +145,7 @@ def cut_crop(
             + rng.uniform(-1, 1) * spec.jitter_y_px * sy
         )
         x0 += rng.uniform(-1, 1) * spec.jitter_x_cols * sx
-    # crop pixel (u, v) centre samples page point (x0 + u*sx, y0 + v*sy): pixel-exact affine map
-    m = np.array([[sx, 0, x0], [0, sy, y0]], np.float64)
-    crop = (
-        cv2.warpAffine(
-            image,
-            m,
-            (spec.width_px, spec.height_px),
-            flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        if sx >= 1
-        else cv2.warpAffine(
-            image,
-            m,
-            (spec.width_px, spec.height_px),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-    )
+    crop = warp_crop(image, x0, y0, sx, sy, spec)
     u = np.arange(spec.width_px)
     xs_page = x0 + u * sx
     pts = p.points_xy

@@ -18,20 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from scipy.ndimage import binary_dilation
 
 from ecgdl.constants import LEADS
-from ecgdl.data.targets import CropSpec
+from ecgdl.data.targets import CropSpec, crop_affine, strip_windows, warp_crop
 from ecgdl.digitizer import DigitizationError
 from ecgdl.models.decode import crops_to_signal
 from ecgdl.signals.record import EcgRecord
-
-
-def _crop_matrix(x0: float, y0: float, sx: float, sy: float) -> np.ndarray:
-    return np.array([[sx, 0.0, x0], [0.0, sy, y0], [0.0, 0.0, 1.0]])
 
 
 def segments_to_read(segments: list[dict]) -> list[dict]:
@@ -62,31 +57,19 @@ def cut_page_crops(
     segments = segments_to_read(meta.get("segments") or [])
     if not segments:
         raise DigitizationError("crops: the page geometry stage found no lead segments")
-    to_input = np.eye(3)
+    to_input = None
     if meta.get("segments_frame") == "rectified":
         to_input = np.linalg.inv(np.asarray(meta["homography"], np.float64))
     gain = float(meta.get("gain_mm_per_mv") or 10.0)
     crops, info = [], {k: [] for k in ("px_per_mv", "baseline_y", "lead_index", "t0_s", "s_per_col")}
     for seg in segments:
         n0, n1 = int(seg["start_sample"]), int(seg["end_sample"])
-        dur = (n1 - n0) / fs_hz
         px_per_s, px_per_mv = float(seg["px_per_s"]), float(seg["px_per_mv"])
-        px_per_mm_y = px_per_mv / gain
-        sy = spec.height_mm * px_per_mm_y / spec.height_px
-        y0 = float(seg["baseline_y_px"]) - spec.baseline_frac * spec.height_px * sy
-        n_win = max(1, round(dur / spec.window_s))
-        for k in range(n_win):
-            t0 = k * spec.window_s
-            t1 = min(dur, (k + 1) * spec.window_s)
-            sx = (t1 - t0) * px_per_s / spec.width_px
-            m = to_input @ _crop_matrix(float(seg["x0_px"]) + t0 * px_per_s, y0, sx, sy)
-            crop = cv2.warpPerspective(
-                image_rgb,
-                m,
-                (spec.width_px, spec.height_px),
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_REPLICATE,
+        for t0, t1 in strip_windows((n1 - n0) / fs_hz, spec):
+            x0, y0, sx, sy = crop_affine(
+                float(seg["x0_px"]), float(seg["baseline_y_px"]), px_per_s, px_per_mv / gain, t0, t1, spec
             )
+            crop = warp_crop(image_rgb, x0, y0, sx, sy, spec, page_to_image=to_input)
             crops.append(crop)
             info["px_per_mv"].append(px_per_mv / sy)
             info["baseline_y"].append(spec.baseline_frac * spec.height_px)
