@@ -87,3 +87,14 @@ def test_every_debug_option_composes(make_cfg, option: str) -> None:
 def test_top_level_configs_resolve(make_cfg, config_name: str) -> None:
     cfg = make_cfg(config_name, ["output_dir=/tmp/x"] if config_name == "generate" else [])
     OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+@pytest.mark.parametrize("option", _options("experiment"))
+def test_every_experiment_composes_and_its_model_instantiates(make_cfg, option: str) -> None:
+    cfg = make_cfg("train", [f"experiment={option}"])
+    model = hydra.utils.instantiate(cfg.model, _convert_="all")
+    assert hasattr(model, "training_step")
+    if cfg.model.get("weights"):  # an experiment that starts from weights has loaded them
+        assert model.weights_loaded
+    if option == "cnn_finetune":
+        assert cfg.trainer.max_epochs == 3 and cfg.model.scheduler.T_max == 3  # cosine over the short run
