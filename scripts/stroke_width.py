@@ -25,13 +25,9 @@ def vertical_runs(
     """Lengths (px) of the vertical runs of dark pixels in every ``step``-th column of a horizontal band."""
     h = image_rgb.shape[0]
     band = image_rgb[int(top_frac * h) : int(bottom_frac * h), :: max(1, step)].max(axis=2) < dark
-    edges = np.diff(np.pad(band.astype(np.int8), ((1, 1), (0, 0))), axis=0)
-    runs = []
-    for col in range(edges.shape[1]):
-        starts = np.flatnonzero(edges[:, col] == 1)
-        ends = np.flatnonzero(edges[:, col] == -1)
-        runs.append(ends - starts)
-    return np.concatenate(runs) if runs else np.zeros(0, int)
+    # columns one after another, each padded with a light pixel at both ends so no run spans two columns
+    edges = np.diff(np.pad(band, ((1, 1), (0, 0))).T.ravel().astype(np.int8))
+    return np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
 
 
 def main() -> None:
@@ -47,20 +43,33 @@ def main() -> None:
     paths = sorted(args.root.rglob("*.png"))[: args.limit]
     if not paths:
         raise SystemExit(f"{args.root}: no .png images found")
-    all_runs = []
+    all_runs, failures = [], []
     for path in paths:
-        runs = vertical_runs(load_image(path), args.dark, 0.85, 0.95, step=3)
+        try:
+            runs = vertical_runs(load_image(path), args.dark, 0.85, 0.95, step=3)
+        except Exception as exc:  # one unreadable image does not stop the others; all are reported at the end
+            failures.append(f"{path}: {type(exc).__name__}: {exc}")
+            continue
         runs = runs[runs <= args.max_run]
+        if runs.size == 0:
+            failures.append(f"{path}: no trace ink in the bottom tenth of the page (no rhythm strip there?)")
+            continue
         all_runs.append(runs)
         print(
             f"{path.name}: median {np.median(runs):.0f} px, histogram 1..{args.max_run} px {np.bincount(runs, minlength=args.max_run + 1)[1:].tolist()}"
         )
+    for failure in failures:
+        print(f"failed: {failure}")
+    if not all_runs:
+        raise SystemExit(f"{args.root}: no image could be measured")
     runs = np.concatenate(all_runs)
     q25, q50, q75 = np.percentile(runs, [25, 50, 75])
     print(
-        f"{len(paths)} images: stroke {q25:.0f}-{q75:.0f} px (median {q50:.0f}) = "
+        f"{len(all_runs)} images: stroke {q25:.0f}-{q75:.0f} px (median {q50:.0f}) = "
         f"{q25 / args.px_per_mm:.2f}-{q75 / args.px_per_mm:.2f} mm at {args.px_per_mm:.3f} px/mm"
     )
+    if failures:
+        raise SystemExit(f"{len(failures)} of {len(paths)} images failed (listed above)")
 
 
 if __name__ == "__main__":
