@@ -4,7 +4,8 @@
 2. :mod:`~ecgdl.classical.geometry` -- deskew / perspective-correct so grid lines are axis-aligned.
 3. :mod:`~ecgdl.classical.calibration` -- px/mm along x and y from the grid's periodicity. When the warped page
    shows no grid, a line-based warp came from the traces themselves and is reduced to a plain rotation (or none).
-4. :mod:`~ecgdl.classical.gridremoval` -- trace ink without grid, by colour and line removal.
+4. :mod:`~ecgdl.classical.gridremoval` -- trace ink without grid, by colour and line removal; or, with
+   ``ink_model``, a learned trace-probability map of the rectified page (how page networks are read out).
 5. :mod:`~ecgdl.classical.layout` -- rows of trace, layout (3x4+II, 3x4+3, 6x2, 12x1, 3x4), lead segments.
 6. :mod:`~ecgdl.classical.trace` -- per-column sub-pixel trace of each row (dynamic programming over ink runs);
    a thin separator tick over the trace at a column boundary is read past (the trace's line is extended to it).
@@ -16,7 +17,8 @@
    its window (``meta["missing_leads"]``); more than ``max_missing_leads`` of them is a DigitizationError.
 
 Scales: with a grid, px/s = px/mm (x) * speed and px/mV = px/mm (y) * gain, speed and gain from the pulse when
-there is one, else the defaults (25 mm/s, 10 mm/mV). Without a grid, the pulses give px/mV (median height) and
+there is one, else what the page prints (:mod:`~ecgdl.classical.printed`: "25mm/s", "10mm/mV"), else the defaults
+(25 mm/s, 10 mm/mV). Without a grid, the pulses give px/mV (median height) and
 px/s directly (the narrower half of the widths: a lead ending on a steep wave at a pulse only widens it);
 without either, the rows are taken to span the whole recording at the default speed and gain.
 
@@ -28,6 +30,8 @@ when the page was not warped, else in the rectified frame, see ``segments_frame`
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +58,7 @@ from ecgdl.classical.layout import (
     isoelectric_level,
     stroke_end,
 )
+from ecgdl.classical.printed import PrintedScales, read_printed_scales
 from ecgdl.classical.pulse import Pulse, detect_pulse, gain_from_pulse, refine_pulse_edges, speed_from_pulse
 from ecgdl.classical.resample import SegmentSignal, assemble_record
 from ecgdl.classical.trace import RowTrace, column_runs, extract_row_trace, stroke_width
@@ -127,6 +132,8 @@ class ClassicalDigitizer:
         overshoot_cost: float = 3.0,
         overshoot_min_pitch_mm: float = 20.0,
         debug_dir: str | None = None,
+        read_print: bool = True,
+        ink_model: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         if layout is not None and layout not in LAYOUTS:
             raise KeyError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
@@ -165,6 +172,8 @@ class ClassicalDigitizer:
         self.overshoot_cost = float(overshoot_cost)
         self.overshoot_min_pitch_mm = float(overshoot_min_pitch_mm)
         self.debug_dir = debug_dir
+        self.ink_model = ink_model
+        self.read_print = bool(read_print)
 
     # ------------------------------------------------------------------------------------------------ public
     def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int, record_id: str = "") -> EcgRecord:
@@ -251,7 +260,11 @@ class ClassicalDigitizer:
         self._text = text_like_components(ink.mask, ppm) if self.text_cost > 0 else None
         self._straight_cuts = {}
         pulses = self._find_pulses(ink, rows, bands, cal) if self.detect_pulses else {}
-        scales = self._scales(cal, pulses, rows, n_samples / fs_hz)
+        printed = PrintedScales()
+        if self.read_print and not any(pulses.values()):
+            text = self._text if self._text is not None else text_like_components(ink.mask, ppm)
+            printed = read_printed_scales(text, ppm, ink.weight)
+        scales = self._scales(cal, pulses, rows, n_samples / fs_hz, printed)
         for (i, side), cut in self._straight_cuts.items():
             r = rows[i]
             # Decided in seconds once the speed is known: at 50 mm/s a flat lead-in of 12 mm is only 0.24 s.
@@ -282,6 +295,8 @@ class ClassicalDigitizer:
         for seg in segs:
             x0, x1 = _clear_of_bars(seg.x0_px, seg.x1_px - 1.0, bands[seg.row], bars, ppm)
             tr = self._trace(ink, rows, bands, seg.row, x0, x1)
+            if tr is not None and x0 > seg.x0_px + 1.0:
+                tr = _extend_back(tr, ink, seg.x0_px, bands[seg.row], stroke)
             if tr is not None and self.mask_separators:
                 grid_row = seg.row < len(LAYOUTS[layout_name].grid)
                 tr = _skip_separator_ticks(
@@ -323,6 +338,8 @@ class ClassicalDigitizer:
             "px_per_mm_y": float(cal.px_per_mm_y),
             "grid_found": bool(cal.found),
             "calibration": scales["method"],
+            "printed_speed_mm_per_s": printed.speed_mm_per_s,
+            "printed_gain_mm_per_mv": printed.gain_mm_per_mv,
             "gain_mm_per_mv": float(scales["gain_mm_per_mv"]),
             "speed_mm_per_s": float(scales["speed_mm_per_s"]),
             "n_pulses": int(sum(len(v) for v in pulses.values())),
@@ -346,10 +363,19 @@ class ClassicalDigitizer:
         return self.digitize(image_rgb, fs_hz, n_samples)
 
     # ------------------------------------------------------------------------------------------------ stages
-    @staticmethod
-    def _ink(page: np.ndarray, ppm: float, threshold: float | None) -> InkMap:
+    def _ink(self, page: np.ndarray, ppm: float, threshold: float | None) -> InkMap:
         """Trace ink with specks (dust, noise, grid-crossing remnants) under ~0.6 mm removed."""
-        ink = extract_ink(page, px_per_mm=ppm, threshold=threshold)
+        if self.ink_model is None:
+            ink = extract_ink(page, px_per_mm=ppm, threshold=threshold)
+        else:
+            prob = np.asarray(self.ink_model(page), dtype=np.float32)
+            if prob.shape != page.shape[:2]:
+                raise DigitizationError(
+                    f"gridremoval: ink_model returned shape {prob.shape} for a {page.shape[:2]} page"
+                )
+            prob = np.clip(np.nan_to_num(prob, nan=0.0), 0.0, 1.0)
+            t = 0.5 if threshold is None else float(threshold)
+            ink = InkMap(prob, prob >= t, t)
         specks = ink.mask & ~remove_small_components(ink.mask, max(3, round(0.6 * ppm)))
         if specks.any():
             weight = ink.weight.copy()
@@ -463,7 +489,12 @@ class ClassicalDigitizer:
         )
 
     def _scales(
-        self, cal: GridCalibration, pulses: dict[int, list[Pulse]], rows: list[RowBand], duration_s: float
+        self,
+        cal: GridCalibration,
+        pulses: dict[int, list[Pulse]],
+        rows: list[RowBand],
+        duration_s: float,
+        printed: PrintedScales | None = None,
     ) -> dict[str, Any]:
         all_p = [p for ps in pulses.values() for p in ps]
         # Pulses agree with each other when real: use the median of the consistent ones.
@@ -473,22 +504,27 @@ class ClassicalDigitizer:
             keep = (np.abs(hs / np.median(hs) - 1) < 0.1) & (np.abs(ws / np.median(ws) - 1) < 0.2)
             all_p = [p for p, k in zip(all_p, keep, strict=True) if k]
         if cal.found:
+            # without a pulse, what the page prints beats the defaults
+            printed = printed or PrintedScales()
             gain = _forced_or_median(
                 self.gain_mm_per_mv,
                 [gain_from_pulse(p, cal.px_per_mm_y, self.pulse_mv) for p in all_p],
-                self.default_gain_mm_per_mv,
+                printed.gain_mm_per_mv or self.default_gain_mm_per_mv,
             )
             speed = _forced_or_median(
                 self.speed_mm_per_s,
                 [speed_from_pulse(p, cal.px_per_mm_x, self.pulse_s) for p in all_p],
-                self.default_speed_mm_per_s,
+                printed.speed_mm_per_s or self.default_speed_mm_per_s,
             )
+            method = "grid+pulse" if all_p else "grid"
+            if not all_p and (printed.gain_mm_per_mv or printed.speed_mm_per_s):
+                method = "grid+print"
             return {
                 "px_per_s": cal.px_per_mm_x * speed,
                 "px_per_mv": cal.px_per_mm_y * gain,
                 "gain_mm_per_mv": gain,
                 "speed_mm_per_s": speed,
-                "method": "grid+pulse" if all_p else "grid",
+                "method": method,
             }
         speed = self.speed_mm_per_s or self.default_speed_mm_per_s
         gain = self.gain_mm_per_mv or self.default_gain_mm_per_mv
@@ -644,6 +680,61 @@ def _clear_of_bars(
         if abs(bx - x0) <= reach or abs(bx + bw - 1 - x0) <= reach:
             x0 = max(x0, bx + bw + 1.0)
     return x0, x1
+
+
+def _extend_back(
+    tr: RowTrace, ink: InkMap, x_from: float, band: tuple[int, int], stroke_px: float
+) -> RowTrace:
+    """Walk a trace that starts after a separator bar back to the lead's true start ``x_from``.
+
+    The bar hides only the trace inside its own height: a steep wave (a QRS at the column boundary) stays visible
+    above or below it. Right to left, each column's ink run that touches the previous column's run (within a
+    stroke) continues the trace at its weighted centroid; the walk stops at the first column without one, and
+    the first value is held from there (as before). Walking away from the lead label (which sits right of the
+    bar) keeps the label out.
+    """
+    x_first = int(np.floor(tr.x[0]))
+    lo, hi = max(0, band[0]), min(ink.mask.shape[0], band[1])
+    if x_first - 1 < int(np.ceil(x_from)) or hi <= lo:
+        return tr
+    reach = max(1.0, stroke_px)
+    prev_top = prev_bottom = float(tr.y[0])
+    runs_first = _column_runs_at(ink.mask, x_first, lo, hi)
+    for top, bottom in runs_first:
+        if top - reach <= tr.y[0] <= bottom + reach:
+            prev_top, prev_bottom = float(top), float(bottom)
+            break
+    xs: list[float] = []
+    ys: list[float] = []
+    for x in range(x_first - 1, int(np.ceil(x_from)) - 1, -1):
+        best = None
+        for top, bottom in _column_runs_at(ink.mask, x, lo, hi):
+            if top <= prev_bottom + reach and bottom >= prev_top - reach:
+                gap = max(0.0, top - prev_bottom, prev_top - bottom)
+                if best is None or gap < best[0]:
+                    best = (gap, top, bottom)
+        if best is None:
+            break
+        _, top, bottom = best
+        w = ink.weight[top : bottom + 1, x].astype(np.float64)
+        rows = np.arange(top, bottom + 1, dtype=np.float64)
+        ys.append(float((w * rows).sum() / w.sum()) if w.sum() > 0 else (top + bottom) / 2.0)
+        xs.append(float(x))
+        prev_top, prev_bottom = float(top), float(bottom)
+    if not xs:
+        return tr
+    return replace(tr, x=np.concatenate([xs[::-1], tr.x]), y=np.concatenate([ys[::-1], tr.y]))
+
+
+def _column_runs_at(mask: np.ndarray, x: int, lo: int, hi: int) -> list[tuple[int, int]]:
+    """(top, bottom) rows of the ink runs of column ``x`` between rows ``lo`` and ``hi``."""
+    col = np.zeros(hi - lo + 2, np.int8)
+    col[1:-1] = mask[lo:hi, x]
+    d = np.diff(col)
+    return [
+        (lo + int(a), lo + int(b) - 1)
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)
+    ]
 
 
 def _skip_separator_ticks(

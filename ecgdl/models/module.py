@@ -5,7 +5,8 @@
 - ``'column'``: crop -> trace row per column (:class:`~ecgdl.models.networks.ColumnHeatmapNet`; heatmap or
   regression head, chosen by the network's output);
 - ``'autoencoder'``: crop -> clean trace image, read out with :func:`~ecgdl.models.autoencoder.trace_from_clean`;
-- ``'page'``: page -> trace mask; validated with pixel IoU/F1 (no signals, so no SNR).
+- ``'page'``: page -> trace mask; validated with pixel IoU/F1 (training targets carry no signals). At inference
+  the mask is the ink the classical pipeline lays out and traces (``ClassicalDigitizer(ink_model=...)``).
 
 Validation and test decode the per-column rows of every crop into page signals
 (:func:`~ecgdl.models.decode.crops_to_signal`) and accumulate :class:`~ecgdl.metrics.torchmetrics.KaggleSNR`
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
 import lightning as L
 import numpy as np
 import torch
@@ -31,7 +33,6 @@ from torch import nn
 from torchmetrics.classification import BinaryF1Score, BinaryJaccardIndex
 
 from ecgdl.data.targets import CropSpec
-from ecgdl.digitizer import DigitizationError
 from ecgdl.metrics.torchmetrics import KaggleSNR
 from ecgdl.models.autoencoder import trace_from_clean
 from ecgdl.models.crop_digitizer import digitize_with_crops
@@ -69,6 +70,8 @@ class DigitizerModule(L.LightningModule):
         weights: a checkpoint (or the name of a shipped one) to load the network weights from.
         edge_margin_mm / edge_dilate_s: at inference, keep the classical reading where it leaves a crop
             (see :func:`ecgdl.models.crop_digitizer.edge_fallback`); a negative margin turns that off.
+        page_size_hw: page networks: the (height, width) pages were resized to in training; at inference a
+            page is resized to the same scale (None: read at full resolution).
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class DigitizerModule(L.LightningModule):
         weights: str | None = None,
         edge_margin_mm: float = 1.25,
         edge_dilate_s: float = 0.015,
+        page_size_hw: tuple[int, int] | list[int] | None = None,
     ) -> None:
         super().__init__()
         if kind not in KINDS:
@@ -106,6 +110,7 @@ class DigitizerModule(L.LightningModule):
         self.geometry_kwargs = dict(geometry or {})
         self.edge_margin_mm = float(edge_margin_mm)
         self.edge_dilate_s = float(edge_dilate_s)
+        self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
         self._geometry = None
         self.weights_loaded = False
         self.example: dict | None = None
@@ -250,6 +255,30 @@ class DigitizerModule(L.LightningModule):
         finally:
             self.train(was_training)
 
+    @torch.inference_mode()
+    def predict_page(self, page_rgb: np.ndarray) -> np.ndarray:
+        """Trace probability (H, W) float32 in [0, 1] of a page (H, W, 3) uint8 RGB, from a page network: the page
+        is resized as in training (``page_size_hw``, keeping the training scale for other page shapes), and the
+        probability is resized back."""
+        if self.kind != "page":
+            raise ValueError(f"predict_page needs a page network, not a {self.kind!r} one")
+        h, w = page_rgb.shape[:2]
+        small = page_rgb
+        if self.page_size_hw is not None:
+            scale = min(self.page_size_hw[0] / h, self.page_size_hw[1] / w)
+            size = (max(8, round(w * scale)), max(8, round(h * scale)))
+            small = cv2.resize(page_rgb, size, interpolation=cv2.INTER_AREA)
+        x = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)[None].float().div_(255.0)
+        was_training = self.training
+        self.eval()
+        try:
+            prob = torch.sigmoid(self.net(x.to(self.device)))[0, 0].float().cpu().numpy()
+        finally:
+            self.train(was_training)
+        if prob.shape != (h, w):
+            prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+        return prob.astype(np.float32)
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         spec = network_spec(self.net)
         if spec is not None:
@@ -278,15 +307,19 @@ class DigitizerModule(L.LightningModule):
         if trained.get("crop"):
             fields = CropSpec.__dataclass_fields__
             self.crop_spec = CropSpec(**{k: v for k, v in trained["crop"].items() if k in fields})
+        if trained.get("page_size_hw"):
+            self.page_size_hw = (int(trained["page_size_hw"][0]), int(trained["page_size_hw"][1]))
         self.weights_loaded = True
         return self
 
     def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int) -> EcgRecord:
-        """Image -> 12-lead record: classical page geometry, then this network on every lead crop."""
+        """Image -> 12-lead record: classical page geometry, then this network on every lead crop; a page network's
+        trace probability instead replaces the classical ink, which the classical stages lay out and trace."""
         if self.kind == "page":
-            raise DigitizationError(
-                "page networks have no signal read-out yet; use a crop network (cnn, autoencoder)"
-            )
+            from ecgdl.classical import ClassicalDigitizer
+
+            reader = ClassicalDigitizer(**self.geometry_kwargs, ink_model=self.predict_page)
+            return reader.digitize(image_rgb, fs_hz, n_samples)
         if self._geometry is None:
             from ecgdl.classical import ClassicalDigitizer
 

@@ -34,6 +34,8 @@ class RenderSampler:
     line_width_mm: tuple[float, float] = (0.22, 0.22)
     rows_top_mm: tuple[float, float] | None = None
     header_probability: float = 1.0
+    # column separators: bar widths in mm (ECG-Image-Kit: 0.76) or None for a thin tick; one is drawn per page
+    separator_widths_mm: Sequence[float | None] = (None,)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -43,10 +45,17 @@ class RenderSampler:
                 RenderConfig(layout=layout, grid_colour=colour)
         for pulse in self.pulses:
             RenderConfig(pulse=pulse)
+        if not len(self.separator_widths_mm):
+            raise ValueError("separator_widths_mm needs at least one choice (null: a thin tick)")
+        for width in self.separator_widths_mm:
+            RenderConfig(separator_width_mm=width)
 
     def sample(self, rng: np.random.Generator) -> RenderConfig:
         top = None if self.rows_top_mm is None else float(rng.uniform(*self.rows_top_mm))
         header = bool(rng.random() < self.header_probability)
+        # drawn only when there is a choice, so that settings without one keep their pages
+        widths = list(self.separator_widths_mm)
+        separator = _choice(rng, widths) if len(widths) > 1 else widths[0]
         return RenderConfig(
             layout=_choice(rng, list(self.layouts), self.layout_weights),
             speed_mm_per_s=float(_choice(rng, list(self.speeds_mm_per_s))),
@@ -58,5 +67,6 @@ class RenderSampler:
             line_width_mm=float(rng.uniform(*self.line_width_mm)),
             rows_top_mm=top,
             header=header,
+            separator_width_mm=None if separator is None else float(separator),
             **self.extra,
         )

@@ -52,6 +52,11 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     model = hydra.utils.instantiate(cfg.model, _convert_="all")
     if not isinstance(model, L.LightningModule):
         model = DigitizerEvalModule(model)  # a training-free digitizer: validated and tested only
+    train_set = getattr(datamodule, "train_set", None)
+    if hasattr(model, "crop_spec") and getattr(train_set, "crop", None) is not None:
+        # weights loaded to start from bring the crop geometry they were trained on; from here on the network
+        # learns (and is validated and exported) on the crops this data module cuts
+        model.crop_spec = train_set.crop
     if getattr(datamodule, "target", None) == "auto":
         kind = getattr(model, "kind", None)
         datamodule.set_target(getattr(model, "data_target", None) or TARGET_FOR_KIND.get(kind, "crops"))

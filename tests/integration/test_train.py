@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from ecgdl.tasks import train
 
@@ -49,6 +50,17 @@ def test_fast_dev_run_every_model_and_preset(make_cfg, model: str, preset: str) 
     assert math.isfinite(metrics["val/snr_db"])
 
 
+def test_fine_tuning_learns_on_the_data_modules_crops(make_cfg) -> None:
+    """Weights to start from bring the crop geometry they were trained on; a fine-tune on other crops (here
+    160 px tall) learns, validates and records those, so the checkpoint is read the way it was trained."""
+    overrides = ["experiment=cnn_finetune", "debug=fdr", *TINY, "data.crop.height_px=160"]
+    _, objects = train.run(make_cfg("train", overrides))
+    model = objects["model"]
+    assert model.weights_loaded
+    assert model.crop_spec == objects["datamodule"].train_set.crop and model.crop_spec.height_px == 160
+    assert model.hparams.crop["height_px"] == 160
+
+
 def test_training_free_digitizers_are_validated_in_the_same_loop(make_cfg) -> None:
     metrics, objects = train.run(make_cfg("train", ["model=oracle", "debug=fdr", *TINY]))
     assert metrics["val/snr_db"] == pytest.approx(60.0) and metrics["test/snr_db"] == pytest.approx(60.0)
@@ -65,14 +77,15 @@ def test_resume_continues_the_epoch_count(make_cfg, tmp_path) -> None:
         "test=false",
         "callbacks.rich_progress_bar=null",
     ]
-    metrics, objects = train.run(make_cfg("train", [*common, "trainer.max_epochs=1"]))
+    metrics, objects = train.run(make_cfg("train", [*common, "trainer.max_epochs=2"]))
     last = objects["output_dir"] / "checkpoints" / "last.ckpt"
-    assert last.is_file()
+    # the latest epoch, whether or not it improved the monitored metric
+    assert torch.load(last, weights_only=True, map_location="cpu")["epoch"] == 1
     summary = json.loads((objects["output_dir"] / "metrics.json").read_text())
     assert summary["snr_db"] == pytest.approx(metrics["val/snr_db"])
     _, resumed = train.run(make_cfg("train", [*common, "trainer.max_epochs=3", f"ckpt_path={last}"]))
     trainer = resumed["trainer"]
-    assert trainer.current_epoch == 3 and trainer.global_step == 3  # epochs 1 and 2 added to the saved one
+    assert trainer.current_epoch == 3 and trainer.global_step == 3  # epoch 2 added to the two saved ones
 
 
 def test_overfitting_drives_the_loss_down(make_cfg) -> None:

@@ -472,7 +472,8 @@ def test_protocol_and_config() -> None:
     keys = set(cfg.keys()) - {"_target_"}
     import inspect
 
-    assert keys == set(inspect.signature(ClassicalDigitizer.__init__).parameters) - {"self"}
+    # every plain keyword is in the config; ink_model is a callable that page networks pass in code
+    assert keys == set(inspect.signature(ClassicalDigitizer.__init__).parameters) - {"self", "ink_model"}
     with pytest.raises(KeyError, match="unknown layout"):
         ClassicalDigitizer(layout="7x7")
 
@@ -712,3 +713,100 @@ def test_digitizer_on_dev_eik_clean(shared_data: Path) -> None:
     from ecgdl.metrics.snr import snr_kaggle
 
     assert snr_kaggle(truths, preds, 500.0).snr_db >= DEV_EIK_MIN_DB
+
+
+def test_ink_model_replaces_the_classical_ink() -> None:
+    """A learned ink map (here the truth's own trace mask, what a perfect page network would give) is laid out
+    and traced by the classical stages; a map of the wrong shape is a clear error."""
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record()
+    img, truth = render_ecg(rec, RenderConfig(), np.random.default_rng(0))
+    mask = truth.page_mask(2).astype(np.float32)
+    shapes = []
+
+    def oracle(page: np.ndarray) -> np.ndarray:
+        shapes.append(page.shape)
+        return mask
+
+    out = ClassicalDigitizer(ink_model=oracle).digitize(img, rec.fs_hz, rec.n_samples)
+    assert shapes and shapes[0] == img.shape  # a straight page is not warped: the map is in input pixels
+    assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= 25.0
+    with pytest.raises(DigitizationError, match="ink_model returned shape"):
+        ClassicalDigitizer(ink_model=lambda page: np.zeros((5, 5))).digitize(img, rec.fs_hz, rec.n_samples)
+    with pytest.raises(DigitizationError, match="layout"):
+        ClassicalDigitizer(ink_model=lambda page: np.zeros(page.shape[:2])).digitize(
+            img, rec.fs_hz, rec.n_samples
+        )
+
+
+@pytest.mark.parametrize(
+    ("speed", "gain", "grid"), [(25.0, 10.0, "red"), (50.0, 5.0, "green"), (50.0, 10.0, "bw")]
+)
+def test_printed_speed_and_gain_are_read(speed: float, gain: float, grid: str) -> None:
+    """Without a pulse the footer is the only calibration: "50mm/s" and "5mm/mV" are read, and the page is
+    digitized at them (a 2x speed or gain error would leave the SNR near 0 dB)."""
+    from ecgdl.classical.gridremoval import text_like_components
+    from ecgdl.classical.printed import read_printed_scales
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record()
+    config = RenderConfig(speed_mm_per_s=speed, gain_mm_per_mv=gain, grid_colour=grid, pulse="none")
+    img, truth = render_ecg(rec, config, np.random.default_rng(1))
+    ink = extract_ink(img, px_per_mm=truth.px_per_mm)
+    printed = read_printed_scales(
+        text_like_components(ink.mask, truth.px_per_mm), truth.px_per_mm, ink.weight
+    )
+    assert (printed.speed_mm_per_s, printed.gain_mm_per_mv) == (speed, gain)
+    assert min(printed.speed_score, printed.gain_score) >= 0.7
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    assert (out.meta["speed_mm_per_s"], out.meta["gain_mm_per_mv"]) == (speed, gain)
+    assert out.meta["calibration"] == "grid+print"
+    assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= 18.0
+    # without the footer nothing is read and the defaults hold
+    bare, _ = render_ecg(rec, RenderConfig(**{**config.__dict__, "footer": False}), np.random.default_rng(1))
+    out = ClassicalDigitizer().digitize(bare, rec.fs_hz, rec.n_samples)
+    assert out.meta["printed_speed_mm_per_s"] is None and out.meta["printed_gain_mm_per_mv"] is None
+    assert (out.meta["speed_mm_per_s"], out.meta["gain_mm_per_mv"]) == (25.0, 10.0)
+
+
+def test_printed_scales_ignore_other_words() -> None:
+    """Header words ("Age: 61 yrs") and lead labels never pass for a speed or a gain."""
+    from ecgdl.classical.printed import read_printed_scales
+    from ecgdl.render.text import draw_text
+
+    page = np.full((200, 1400, 3), 255, np.uint8)
+    for i, word in enumerate(
+        ["Age:", "61", "yrs", "Height:", "165", "cm", "aVR", "V5", "1988-04-28,", "mm/s"]
+    ):
+        draw_text(page, word, 20 + 130 * i, 60, 28)
+    text = page.min(axis=2) < 128
+    printed = read_printed_scales(text, 7.874)
+    assert printed.speed_mm_per_s is None and printed.gain_mm_per_mv is None
+
+
+def test_lead_start_under_a_separator_bar_is_read_where_visible() -> None:
+    """ECG-Image-Kit draws a solid bar over each column's first samples; a steep wave starting there is visible
+    below the bar and is read (not held at the first value right of the bar)."""
+    from ecgdl.render import RenderConfig, render_ecg
+
+    fs = 500.0
+    t = np.arange(5000) / fs
+    sig = 0.05 * np.sin(2 * np.pi * 0.5 * t)[:, None] * np.ones((1, 12))
+    avr = LEADS.index("aVR")  # row 0, column 1 of 3x4+II: its window starts at 2.5 s, under a bar
+    after = t >= 2.5
+    sig[after, avr] -= 1.2 * np.exp(-(t[after] - 2.5) / 0.02)
+    rec = EcgRecord(sig, fs, "bar")
+    # ECG-Image-Kit's thin strokes (the bar is found as a bar when it is clearly wider than the stroke)
+    config = RenderConfig(separator_width_mm=0.76, line_width_mm=0.15)
+    img, truth = render_ecg(rec, config, np.random.default_rng(0))
+    out = ClassicalDigitizer().digitize(img, fs, rec.n_samples)
+    assert out.meta["separator_bars"] >= 3
+    s0 = int(np.flatnonzero(np.isfinite(truth.record.signal_mv[:, avr]))[0])
+    true_start = truth.record.signal_mv[s0 : s0 + 10, avr]
+    read = out.signal_mv[s0 : s0 + 10, avr]
+    assert true_start[0] < -1.1
+    # held from right of the bar (x0 + 4 px = 20 ms) it would read about -0.4 mV throughout; the first two
+    # samples share the pixel column of the jump from the previous lead, whose centroid lies halfway
+    np.testing.assert_allclose(read[2:], true_start[2:], atol=0.15)
+    assert read[0] < -0.6

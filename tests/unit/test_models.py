@@ -123,6 +123,19 @@ def test_network_size_is_small(name: str) -> None:
     assert 0.3e6 <= n_params <= 1.5e6, f"{name}: {n_params} parameters"
 
 
+@pytest.mark.parametrize("size_hw", CONTRACT_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_autoencoder_stem_stride_4_keeps_full_resolution(size_hw: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    net = build_network("autoencoder", base_channels=8, depth=2, stem_stride=4)
+    h, w = size_hw
+    out = net(torch.rand(1, 3, h, w))
+    assert out.shape == (1, 1, h, w) and torch.isfinite(out).all()
+    out.sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+    with pytest.raises(ValueError, match="stem_stride must be 2 or 4"):
+        build_network("autoencoder", stem_stride=1)
+
+
 def test_column_net_y_is_soft_argmax_of_logits() -> None:
     net = ColumnHeatmapNet(base_channels=8, depth=2).eval()
     with torch.no_grad():
@@ -475,6 +488,34 @@ def test_page_module_logs_iou_and_f1() -> None:
     assert "val/snr_db" not in trainer.callback_metrics
     with pytest.raises(ValueError, match="crop network"):
         module.predict_crops(torch.rand(1, 3, 32, 64))
+
+
+class _DarkInkNet(torch.nn.Module):
+    """Stands in for a trained page U-Net: high logits where a pixel is dark in every channel (the black trace,
+    not the red grid)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 40.0 * (0.35 - x.amax(dim=1, keepdim=True))
+
+
+@pytest.mark.parametrize(("page_size_hw", "min_db"), [(None, 25.0), ((850, 1100), 17.0)])
+def test_page_network_is_read_out_through_the_classical_stages(page_size_hw, min_db: float) -> None:
+    """A page network's trace probability replaces the classical ink; at half resolution (the default training
+    page size) the probability is resized back and the reading is coarser but still a signal."""
+    from ecgdl.render import RenderConfig, render_ecg
+
+    record = SineSource().get(0, np.random.default_rng(0))
+    image, truth = render_ecg(record, RenderConfig(), np.random.default_rng(0))
+    module = DigitizerModule(_DarkInkNet(), kind="page", monitor="val/iou", page_size_hw=page_size_hw)
+    prob = module.predict_page(image)
+    assert prob.shape == image.shape[:2] and prob.dtype == np.float32
+    assert prob.min() >= 0.0 and prob.max() <= 1.0
+    out = module.digitize(image, record.fs_hz, record.n_samples)
+    assert out.meta["digitizer"] == "classical" and out.meta["layout"] == "3x4+II"
+    snr = snr_kaggle(truth.record.signal_mv, np.nan_to_num(out.signal_mv), record.fs_hz).snr_db
+    assert snr >= min_db
+    with pytest.raises(ValueError, match="page network"):
+        DigitizerModule(build_network("cnn", base_channels=8, depth=2)).predict_page(image)
 
 
 def test_module_configuration_errors_and_scheduler() -> None:

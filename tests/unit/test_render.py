@@ -212,3 +212,36 @@ def test_geometry_matches_ecg_image_kit(shared_data, record_id: str, pulse: str)
         ]
         np.testing.assert_allclose(panel.points_xy[:, 0], rows_cols[:, 1], atol=0.03)
         np.testing.assert_allclose(panel.points_xy[:, 1], rows_cols[:, 0], atol=0.03)
+
+
+@pytest.mark.parametrize(("width_mm", "expected_px"), [(0.76, 6), (None, 3)])
+def test_separators_are_bars_at_the_column_starts(width_mm: float | None, expected_px: int) -> None:
+    """ECG-Image-Kit's separators are solid bars 6 px wide at 200 dpi, centred on the column start (dev pages
+    put them at x 568-573 for a column starting at 571.3), 7 mm tall around the baseline."""
+    config = RenderConfig(
+        grid_colour="none",
+        labels=False,
+        header=False,
+        footer=False,
+        draw_traces=False,
+        line_width_mm=0.15,
+        separator_width_mm=width_mm,
+    )
+    image, truth = render_ecg(_record(), config, np.random.default_rng(0))
+    black = image.max(axis=2) < 110
+    later = [p for p in truth.panels if p.col > 0]
+    assert later
+    found = 0
+    for panel in later:
+        x0, base = panel.box_xyxy[0], panel.baseline_y_px
+        top, left = int(base) - 100, int(x0) - 10
+        window = black[top : int(base) + 101, left : int(x0) + 11]
+        found += np.count_nonzero(window)
+        cols = np.flatnonzero(window.any(axis=0)) + left
+        rows = np.flatnonzero(window.any(axis=1)) + top
+        assert cols.size == expected_px and np.ptp(cols) == expected_px - 1, (panel.lead, cols)
+        assert abs(cols.mean() - x0) <= 1.0
+        assert abs(rows.mean() - base) <= 1.0 and 50 <= rows.size <= 60  # +-0.35 mV at 78.7 px/mV
+    assert black.sum() == found, "nothing else is black on a page without traces, grid or text"
+    with pytest.raises(ValueError, match="separator_width_mm"):
+        RenderConfig(separator_width_mm=0.0)
