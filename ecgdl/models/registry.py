@@ -43,7 +43,7 @@ class NetworkEntry:
 
 
 MODELS: dict[str, NetworkEntry] = {
-    # stride-4 stems: the architecture of the shipped weights (256 x 1024 crops, ecgdl/assets/cnn.pt)
+    # stride-4 stems: the architecture of the shipped weights (320 x 1024 crops, ecgdl/assets/cnn.pt)
     "cnn": NetworkEntry(partial(ColumnHeatmapNet, head="heatmap", stem_stride=4), "column"),
     "cnn_regression": NetworkEntry(partial(ColumnHeatmapNet, head="regression", stem_stride=4), "column"),
     "autoencoder": NetworkEntry(TraceAutoencoder, "autoencoder"),
