@@ -689,52 +689,45 @@ def _extend_back(
 
     The bar hides only the trace inside its own height: a steep wave (a QRS at the column boundary) stays visible
     above or below it. Right to left, each column's ink run that touches the previous column's run (within a
-    stroke) continues the trace at its weighted centroid; the walk stops at the first column without one, and
-    the first value is held from there (as before). Walking away from the lead label (which sits right of the
-    bar) keeps the label out.
+    stroke) continues the trace at its weighted centroid (:func:`~ecgdl.classical.trace.column_runs`, as the
+    tracer reads short runs); the walk stops at the first column without one, and the first value is held from
+    there (as before). Walking away from the lead label (which sits right of the bar) keeps the label out.
     """
     x_first = int(np.floor(tr.x[0]))
+    x_lo = int(np.ceil(x_from))
     lo, hi = max(0, band[0]), min(ink.mask.shape[0], band[1])
-    if x_first - 1 < int(np.ceil(x_from)) or hi <= lo:
+    if x_first - 1 < x_lo or hi <= lo:
         return tr
+    runs = column_runs(ink.mask[lo:hi, x_lo : x_first + 1], ink.weight[lo:hi, x_lo : x_first + 1])
+
+    def runs_of(x: int) -> range:
+        return range(runs.starts[x - x_lo], runs.starts[x - x_lo + 1])
+
     reach = max(1.0, stroke_px)
-    prev_top = prev_bottom = float(tr.y[0])
-    runs_first = _column_runs_at(ink.mask, x_first, lo, hi)
-    for top, bottom in runs_first:
-        if top - reach <= tr.y[0] <= bottom + reach:
-            prev_top, prev_bottom = float(top), float(bottom)
+    prev_top = prev_bottom = float(tr.y[0]) - lo
+    for k in runs_of(x_first):
+        if runs.top[k] - reach <= tr.y[0] - lo <= runs.bottom[k] + reach:
+            prev_top, prev_bottom = float(runs.top[k]), float(runs.bottom[k])
             break
     xs: list[float] = []
     ys: list[float] = []
-    for x in range(x_first - 1, int(np.ceil(x_from)) - 1, -1):
+    for x in range(x_first - 1, x_lo - 1, -1):
         best = None
-        for top, bottom in _column_runs_at(ink.mask, x, lo, hi):
+        for k in runs_of(x):
+            top, bottom = runs.top[k], runs.bottom[k]
             if top <= prev_bottom + reach and bottom >= prev_top - reach:
                 gap = max(0.0, top - prev_bottom, prev_top - bottom)
                 if best is None or gap < best[0]:
-                    best = (gap, top, bottom)
+                    best = (gap, k)
         if best is None:
             break
-        _, top, bottom = best
-        w = ink.weight[top : bottom + 1, x].astype(np.float64)
-        rows = np.arange(top, bottom + 1, dtype=np.float64)
-        ys.append(float((w * rows).sum() / w.sum()) if w.sum() > 0 else (top + bottom) / 2.0)
+        k = best[1]
+        ys.append(lo + float(runs.centroid[k]))
         xs.append(float(x))
-        prev_top, prev_bottom = float(top), float(bottom)
+        prev_top, prev_bottom = float(runs.top[k]), float(runs.bottom[k])
     if not xs:
         return tr
     return replace(tr, x=np.concatenate([xs[::-1], tr.x]), y=np.concatenate([ys[::-1], tr.y]))
-
-
-def _column_runs_at(mask: np.ndarray, x: int, lo: int, hi: int) -> list[tuple[int, int]]:
-    """(top, bottom) rows of the ink runs of column ``x`` between rows ``lo`` and ``hi``."""
-    col = np.zeros(hi - lo + 2, np.int8)
-    col[1:-1] = mask[lo:hi, x]
-    d = np.diff(col)
-    return [
-        (lo + int(a), lo + int(b) - 1)
-        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)
-    ]
 
 
 def _skip_separator_ticks(
