@@ -229,10 +229,11 @@ class ClassicalDigitizer:
         # 4. ink, 5. rows and layout (a faint trace gets a second try with a lower ink threshold)
         t = time.perf_counter()
         ppm = cal.px_per_mm
-        ink = self._ink(page, ppm, None)
+        prob = None if self.ink_model is None else self._ink_probability(page)  # once, for both thresholds
+        ink = self._ink(page, ppm, None, prob)
         rows = find_rows(ink.mask, ppm)
         if len(rows) < 3:
-            faint = self._ink(page, ppm, max(0.1, 0.45 * ink.threshold))
+            faint = self._ink(page, ppm, max(0.1, 0.45 * ink.threshold), prob)
             rows_f = find_rows(faint.mask, ppm)
             if len(rows_f) > len(rows):
                 ink, rows = faint, rows_f
@@ -363,17 +364,22 @@ class ClassicalDigitizer:
         return self.digitize(image_rgb, fs_hz, n_samples)
 
     # ------------------------------------------------------------------------------------------------ stages
-    def _ink(self, page: np.ndarray, ppm: float, threshold: float | None) -> InkMap:
-        """Trace ink with specks (dust, noise, grid-crossing remnants) under ~0.6 mm removed."""
-        if self.ink_model is None:
+    def _ink_probability(self, page: np.ndarray) -> np.ndarray:
+        """The ``ink_model``'s trace probability of the page, checked and clipped to [0, 1]."""
+        prob = np.asarray(self.ink_model(page), dtype=np.float32)
+        if prob.shape != page.shape[:2]:
+            raise DigitizationError(
+                f"gridremoval: ink_model returned shape {prob.shape} for a {page.shape[:2]} page"
+            )
+        return np.clip(np.nan_to_num(prob, nan=0.0), 0.0, 1.0)
+
+    @staticmethod
+    def _ink(page: np.ndarray, ppm: float, threshold: float | None, prob: np.ndarray | None = None) -> InkMap:
+        """Trace ink with specks (dust, noise, grid-crossing remnants) under ~0.6 mm removed: from the page's
+        colours, or from a trace probability ``prob`` (an ``ink_model``'s, thresholded at 0.5 by default)."""
+        if prob is None:
             ink = extract_ink(page, px_per_mm=ppm, threshold=threshold)
         else:
-            prob = np.asarray(self.ink_model(page), dtype=np.float32)
-            if prob.shape != page.shape[:2]:
-                raise DigitizationError(
-                    f"gridremoval: ink_model returned shape {prob.shape} for a {page.shape[:2]} page"
-                )
-            prob = np.clip(np.nan_to_num(prob, nan=0.0), 0.0, 1.0)
             t = 0.5 if threshold is None else float(threshold)
             ink = InkMap(prob, prob >= t, t)
         specks = ink.mask & ~remove_small_components(ink.mask, max(3, round(0.6 * ppm)))

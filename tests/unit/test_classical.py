@@ -732,6 +732,11 @@ def test_ink_model_replaces_the_classical_ink() -> None:
     out = ClassicalDigitizer(ink_model=oracle).digitize(img, rec.fs_hz, rec.n_samples)
     assert shapes and shapes[0] == img.shape  # a straight page is not warped: the map is in input pixels
     assert _snr_db(truth.record.signal_mv, out.signal_mv, rec.fs_hz) >= 25.0
+    # a faint map (under the 0.5 threshold) is read at the lower retry threshold, the model run only once
+    shapes.clear()
+    mask = 0.3 * truth.page_mask(2).astype(np.float32)
+    out = ClassicalDigitizer(ink_model=oracle).digitize(img, rec.fs_hz, rec.n_samples)
+    assert len(shapes) == 1 and out.meta["layout"] == "3x4+II"
     with pytest.raises(DigitizationError, match="ink_model returned shape"):
         ClassicalDigitizer(ink_model=lambda page: np.zeros((5, 5))).digitize(img, rec.fs_hz, rec.n_samples)
     with pytest.raises(DigitizationError, match="layout"):
