@@ -21,7 +21,8 @@ rebuilds the network from it when the config built another architecture.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +224,16 @@ class DigitizerModule(L.LightningModule):
         }
 
     # ------------------------------------------------------------------ inference
+    @contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        """Inference in eval mode (BatchNorm statistics frozen), leaving the module in the mode it was in."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield
+        finally:
+            self.train(was_training)
+
     @torch.inference_mode()
     def predict_crops(
         self, images: torch.Tensor | np.ndarray, batch_size: int = 64, fallback_row: float | None = None
@@ -239,10 +250,8 @@ class DigitizerModule(L.LightningModule):
         x = torch.as_tensor(images, dtype=torch.float32)
         if x.dim() != 4:
             raise ValueError(f"images must be (N, C, H, W), got shape {tuple(x.shape)}")
-        was_training = self.training
-        self.eval()
-        try:
-            rows = []
+        rows = []
+        with self._eval_mode():
             for chunk in x.split(batch_size):
                 out = self.net(chunk.to(self.device))
                 if self.kind == "column":
@@ -251,9 +260,7 @@ class DigitizerModule(L.LightningModule):
                     y = trace_from_clean(torch.sigmoid(out)).cpu().numpy()
                     fb = (x.shape[2] - 1) / 2 if fallback_row is None else fallback_row
                     rows.append(torch.from_numpy(fill_nan_columns(y, fb)).float())
-            return torch.cat(rows) if rows else torch.empty(0, x.shape[-1])
-        finally:
-            self.train(was_training)
+        return torch.cat(rows) if rows else torch.empty(0, x.shape[-1])
 
     @torch.inference_mode()
     def predict_page(self, page_rgb: np.ndarray) -> np.ndarray:
@@ -269,12 +276,8 @@ class DigitizerModule(L.LightningModule):
             size = (max(8, round(w * scale)), max(8, round(h * scale)))
             small = cv2.resize(page_rgb, size, interpolation=cv2.INTER_AREA)
         x = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)[None].float().div_(255.0)
-        was_training = self.training
-        self.eval()
-        try:
+        with self._eval_mode():
             prob = torch.sigmoid(self.net(x.to(self.device)))[0, 0].float().cpu().numpy()
-        finally:
-            self.train(was_training)
         if prob.shape != (h, w):
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
         return prob.astype(np.float32)
