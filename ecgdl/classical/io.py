@@ -31,6 +31,12 @@ def to_rgb_uint8(image: np.ndarray, *, channels_bgr: bool = False, name: str = "
         raise ImageLoadError(f"{name}: expected an H x W [x 1|2|3|4] image, got shape {arr.shape}")
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         raise ImageLoadError(f"{name}: image is empty or too small ({arr.shape[1]} x {arr.shape[0]} px)")
+    if arr.dtype == np.uint8 and arr.shape[2] in (1, 3):
+        # Already 8-bit without alpha: only the channel order / count changes (exactly what the float path
+        # gives); always a new array, as there.
+        if arr.shape[2] == 1:
+            return np.repeat(arr, 3, axis=2)
+        return np.array(arr[:, :, ::-1] if channels_bgr else arr, order="C", copy=True)
     data = _to_unit_float(arr, name)
     n_ch = data.shape[2]
     if n_ch in (2, 4):

@@ -22,7 +22,7 @@ from ecgdl.classical.gridremoval import extract_ink, long_runs, remove_separator
 from ecgdl.classical.layout import RowBand, build_segments, choose_layout, find_rows, isoelectric_level
 from ecgdl.classical.pulse import detect_pulse, gain_from_pulse, speed_from_pulse
 from ecgdl.classical.resample import SegmentSignal, assemble_record, sample_range
-from ecgdl.classical.trace import extract_row_trace
+from ecgdl.classical.trace import column_runs, extract_row_trace
 from ecgdl.constants import LEADS
 from ecgdl.digitizer import DigitizationError, Digitizer
 from ecgdl.signals.record import EcgRecord
@@ -272,6 +272,34 @@ def test_long_runs_and_separator_bars() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ trace
+
+
+def test_column_runs_by_hand() -> None:
+    # column 0: runs rows 1-2 and 5; column 1: none; column 2: rows 0-6 (touching both edges); column 3: row 6
+    m = np.zeros((7, 4), bool)
+    m[1:3, 0] = m[5, 0] = True
+    m[:, 2] = True
+    m[6, 3] = True
+    w = np.zeros((7, 4), np.float32)
+    w[0:4, 0] = [0.5, 1.0, 1.0, 0.25]  # rims at rows 0 and 3 count
+    w[5, 0] = 0.8
+    w[:, 2] = 1.0
+    w[5:7, 3] = [0.5, 1.0]
+    flag = np.zeros((7, 4), bool)
+    flag[0, 0] = flag[2, 0] = True  # row 0 is a rim of the first run: only row 2 counts for it
+    runs = column_runs(m, w, flag)
+    assert runs.col.tolist() == [0, 0, 2, 3]
+    assert runs.top.tolist() == [1, 5, 0, 6]
+    assert runs.bottom.tolist() == [2, 5, 6, 6]
+    assert runs.starts.tolist() == [0, 2, 2, 3, 4]
+    assert np.allclose(runs.mass, [2.75, 0.8, 7.0, 1.5])
+    assert np.allclose(runs.centroid, [(1 + 2 + 0.75) / 2.75, 5.0, 3.0, (2.5 + 6) / 1.5])
+    assert np.allclose(runs.flagged, [0.5, 0.0, 0.0, 0.0])
+    # rims: 0.5 above the first run moves its upper edge up by half a pixel; 0.25 below moves the lower one down
+    assert np.allclose(runs.top_edge[0], 0.0) and np.allclose(runs.bottom_edge[0], 2.75)
+    assert np.allclose(runs.top_edge[2], -0.5) and np.allclose(runs.bottom_edge[2], 6.5)
+    empty = column_runs(np.zeros((5, 3), bool), np.ones((5, 3)))
+    assert empty.col.size == 0 and empty.starts.tolist() == [0, 0, 0, 0]
 
 
 def test_trace_of_a_sine_within_half_a_pixel() -> None:
