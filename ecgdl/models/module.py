@@ -63,7 +63,8 @@ class DigitizerModule(L.LightningModule):
         optimizer: factory ``optimizer(params=...)`` (Hydra ``_partial_: true``); None: AdamW(lr=1e-3).
         scheduler: factory ``scheduler(optimizer=...)`` or None; stepped per epoch on ``monitor``.
         monitor: the metric a scheduler watches (one this kind logs, e.g. ``val/snr_db`` or ``val/iou``).
-        sigma_px: width of the heatmap target; l1_weight: weight of the soft-argmax L1 term (pixels).
+        sigma_px: width of the heatmap target; l1_weight / l2_weight: weights of the soft-argmax L1 (pixels)
+            and squared (pixels^2) error terms.
         dice_weight: weight of soft Dice in the mask loss; pos_weight: BCE weight of trace pixels (None: 1).
         crop: the :class:`~ecgdl.data.targets.CropSpec` fields (replaced by the trained ones from ``weights``).
         geometry: keyword arguments of the :class:`~ecgdl.classical.ClassicalDigitizer` that finds the page
@@ -84,6 +85,7 @@ class DigitizerModule(L.LightningModule):
         monitor: str = "val/snr_db",
         sigma_px: float = 1.5,
         l1_weight: float = 0.1,
+        l2_weight: float = 0.0,
         dice_weight: float = 1.0,
         pos_weight: float | None = None,
         crop: dict | None = None,
@@ -135,7 +137,11 @@ class DigitizerModule(L.LightningModule):
         if self.kind == "column":
             if "logits" in out:
                 loss = heatmap_loss(
-                    out["logits"], batch["trace_y"], self.hparams.sigma_px, self.hparams.l1_weight
+                    out["logits"],
+                    batch["trace_y"],
+                    self.hparams.sigma_px,
+                    self.hparams.l1_weight,
+                    self.hparams.get("l2_weight", 0.0),
                 )
             else:
                 loss = regression_loss(out["y"], batch["trace_y"])

@@ -241,6 +241,18 @@ def test_heatmap_loss_is_zero_at_the_target_distribution() -> None:
     assert 21.0 < y[0, 3] <= 23.0 and 0.0 <= y[0, 4] < 2.0
 
 
+def test_heatmap_loss_squared_term_is_the_mean_squared_read_out_error() -> None:
+    # sharply peaked logits read out at rows 4, 10, 12; targets 5, 10, 9 and one column without a trace (NaN)
+    read = torch.tensor([[4.0, 10.0, 12.0, 7.0]])
+    truth = torch.tensor([[5.0, 10.0, 9.0, float("nan")]])
+    logits = _peaked_logits(read, 24, sharpness=50.0)
+    base = heatmap_loss(logits, truth, sigma_px=1.5, l1_weight=0.0)
+    with_l1 = heatmap_loss(logits, truth, sigma_px=1.5, l1_weight=1.0)
+    with_l2 = heatmap_loss(logits, truth, sigma_px=1.5, l1_weight=0.0, l2_weight=1.0)
+    assert torch.allclose(with_l1 - base, torch.tensor((1.0 + 0.0 + 3.0) / 3), atol=1e-3)
+    assert torch.allclose(with_l2 - base, torch.tensor((1.0 + 0.0 + 9.0) / 3), atol=1e-3)
+
+
 def test_loss_shape_errors() -> None:
     with pytest.raises(ValueError, match=r"\(N, H, W\)"):
         heatmap_loss(torch.zeros(2, 8, 5), torch.zeros(2, 6))
