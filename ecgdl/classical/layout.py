@@ -154,10 +154,19 @@ def find_rows(
         x0, x1 = row_extent(mask, y, half, px_per_mm)
         longest.append(_longest_stretch(mask, y, half, px_per_mm))
         rows.append(RowBand(float(y), float(x0), float(x1), float(prof[y])))
-    # Drop rows whose longest continuous stretch is much shorter than the others' (text lines, footers).
+    # Drop rows whose longest continuous stretch is much shorter than the others' (text lines, footers) - unless
+    # the row spans as much of the page as the others and holds a fair stretch: a thin trace broken by a scan
+    # (gaps over 3 mm) next to rows that separator bars join into one stretch each.
     if rows:
-        ref_w = np.median(sorted(longest, reverse=True)[: max(3, len(rows) // 2)])
-        rows = [r for r, lw in zip(rows, longest, strict=True) if lw >= 0.5 * ref_w]
+        top = max(3, len(rows) // 2)
+        ref_w = np.median(sorted(longest, reverse=True)[:top])
+        extents = [r.x_end_px - r.x_start_px for r in rows]
+        ref_x = np.median(sorted(extents, reverse=True)[:top])
+        rows = [
+            r
+            for r, lw, ext in zip(rows, longest, extents, strict=True)
+            if lw >= 0.5 * ref_w or (ext >= 0.9 * ref_x and lw >= 0.25 * ref_w)
+        ]
     return rows
 
 

@@ -431,6 +431,25 @@ def test_rows_and_layout_from_drawn_traces() -> None:
         choose_layout(rows[:2], ink.mask, 6.0)
 
 
+def test_a_trace_broken_by_a_wide_gap_stays_a_row_beside_rows_joined_by_bars() -> None:
+    # three rows drawn as one unbroken stroke each (separator bars join their leads), the rhythm row broken by a
+    # 6-mm gap in its middle (its longest stretch is under half the others'), and a line of "text"
+    ppm = 6.0
+    page = np.full((900, 1200, 3), 255, np.uint8)
+    xs = np.arange(80, 1150, 0.5)
+    for base in (200, 400, 600, 800):
+        ys = base - 3 * np.sin(xs / 25)
+        keep = ~((xs > 597) & (xs < 633)) if base == 800 else np.ones(xs.size, bool)
+        for part in np.split(np.flatnonzero(keep), np.flatnonzero(np.diff(np.flatnonzero(keep)) > 1) + 1):
+            draw_curve(page, xs[part], ys[part])
+    for x in range(80, 700, 45):  # words of a text line: 4-mm blocks 3.5 mm apart
+        page[870:880, x : x + 24] = 0
+    ink = extract_ink(page, px_per_mm=ppm)
+    rows = find_rows(ink.mask, ppm)
+    assert np.allclose([r.baseline_y_px for r in rows], [200, 400, 600, 800], atol=4)
+    assert abs(rows[-1].x_start_px - 80) < 4 and abs(rows[-1].x_end_px - 1150) < 4
+
+
 def test_a_row_split_by_a_wandering_zero_line_is_one_row() -> None:
     from ecgdl.classical.layout import _merge_split_rows
 
