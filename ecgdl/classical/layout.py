@@ -155,17 +155,20 @@ def find_rows(
         longest.append(_longest_stretch(mask, y, half, px_per_mm))
         rows.append(RowBand(float(y), float(x0), float(x1), float(prof[y])))
     # Drop rows whose longest continuous stretch is much shorter than the others' (text lines, footers) - unless
-    # the row spans as much of the page as the others and holds a fair stretch: a thin trace broken by a scan
-    # (gaps over 3 mm) next to rows that separator bars join into one stretch each.
+    # the row is as strong as the others, spans about as much of the page and holds a fair stretch: a thin trace
+    # broken by a scan (gaps over 3 mm) next to rows that separator bars join into one stretch each. (A page edge
+    # or a screen's bezel is weaker, or runs wider than the rows.)
     if rows:
         top = max(3, len(rows) // 2)
         ref_w = np.median(sorted(longest, reverse=True)[:top])
         extents = [r.x_end_px - r.x_start_px for r in rows]
         ref_x = np.median(sorted(extents, reverse=True)[:top])
+        ref_s = np.median(sorted((r.strength for r in rows), reverse=True)[:top])
         rows = [
             r
             for r, lw, ext in zip(rows, longest, extents, strict=True)
-            if lw >= 0.5 * ref_w or (ext >= 0.9 * ref_x and lw >= 0.25 * ref_w)
+            if lw >= 0.5 * ref_w
+            or (0.9 * ref_x <= ext <= 1.15 * ref_x and lw >= 0.25 * ref_w and r.strength >= 0.6 * ref_s)
         ]
     return rows
 

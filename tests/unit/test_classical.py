@@ -274,6 +274,25 @@ def test_long_runs_and_separator_bars() -> None:
 # ------------------------------------------------------------------------------------------------ trace
 
 
+def test_split_strokes_only_on_a_clean_page() -> None:
+    from ecgdl.classical.digitizer import _with_split_strokes_if_clean
+    from ecgdl.classical.gridremoval import InkMap
+
+    w = np.zeros((60, 80), np.float32)
+    w[30, 5:75], w[31, 5:75] = 1.0, 0.5  # a stroke (its rim sets the mask's threshold, 0.5)
+    # a steep stroke straddling two columns: each half under the threshold, but every 4th row over it (broken)
+    w[10:30, 40] = w[10:30, 41] = 0.3
+    w[10:30:4, 40] = 0.6
+    mask = w >= 0.5
+    thin, noise = _with_split_strokes_if_clean(InkMap(w, mask, 0.5), max_noise=0.005)
+    assert noise == 0.0 and thin is not None
+    assert thin.mask[10:30, 40:42].all() and (thin.mask & ~mask).sum() == 35
+    mottled = w.copy()
+    mottled[45:55, 5:75:3] = mottled[45:55, 6:75:3] = 0.3  # pairs of mid-grey pixels far from any ink
+    thin, noise = _with_split_strokes_if_clean(InkMap(mottled, mottled >= 0.5, 0.5), max_noise=0.005)
+    assert thin is None and noise > 0.5
+
+
 def test_column_runs_by_hand() -> None:
     # column 0: runs rows 1-2 and 5; column 1: none; column 2: rows 0-6 (touching both edges); column 3: row 6
     m = np.zeros((7, 4), bool)
