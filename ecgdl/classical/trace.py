@@ -125,9 +125,6 @@ class RowTrace:
     col_bottom: np.ndarray
     stroke_px: float
     gap_fraction: float
-    cost: float = float(
-        "nan"
-    )  # the tracking cost of the chosen path (jumps, gaps, penalties; lower: cleaner)
 
     def y_at(self, x: np.ndarray) -> np.ndarray:
         """Linear interpolation of the traced line at page x positions (edge values held outside)."""
@@ -213,7 +210,7 @@ def extract_row_trace(
         node += flag_cost * runs.flagged
     if outside is not None:
         node += outside_cost * outside
-    choice, path_cost = _viterbi(runs, top, bot, node, n_cols, base, jump_cost, gap_cost)
+    choice = _viterbi(runs, top, bot, node, n_cols, base, jump_cost, gap_cost)
 
     has = choice >= 0
     sel = choice[has]
@@ -243,7 +240,6 @@ def extract_row_trace(
         col_bottom=col_bot + y_lo,
         stroke_px=sw,
         gap_fraction=float(1.0 - ok.mean()),
-        cost=path_cost,
     )
 
 
@@ -256,9 +252,8 @@ def _viterbi(
     base: float,
     jump_cost: float,
     gap_cost: float,
-) -> tuple[np.ndarray, float]:
-    """Best run per column (global run index, -1 for a gap) and the path's total cost; pure Python, columns hold
-    only a few runs.
+) -> np.ndarray:
+    """Best run per column (global run index, -1 for a gap); pure Python, columns hold only a few runs.
 
     State k of a column is one of its runs or the gap state (last), which keeps the position of its best
     predecessor so that a trace can be bridged across columns without ink.
@@ -307,12 +302,11 @@ def _viterbi(
         prev_cost, prev_t, prev_b = cost, ct_l, cb_l
     choice = np.empty(n_cols, np.int64)
     k = min(range(len(prev_cost)), key=prev_cost.__getitem__)
-    total = float(prev_cost[k])
     for x in range(n_cols - 1, -1, -1):
         a, b = starts[x], starts[x + 1]
         choice[x] = a + k if k < b - a else -1
         k = back[x][k]
-    return choice, total
+    return choice
 
 
 def _window(v: np.ndarray, k: int, how: str) -> np.ndarray:
