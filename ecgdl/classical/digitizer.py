@@ -267,7 +267,9 @@ class ClassicalDigitizer:
             self._ext_bands = _row_bands(rows, page.shape[0], self.overshoot_reach)
         self._text = text_like_components(ink.mask, ppm) if self.text_cost > 0 else None
         self._straight_cuts = {}
-        pulses = self._find_pulses(ink, rows, bands, cal) if self.detect_pulses else {}
+        # ink with split thin strokes: the pulse search's retry and, on a clean page, the tracing use it
+        thin = with_split_strokes(ink) if self.split_strokes_max_noise is not None else None
+        pulses = self._find_pulses(ink, rows, bands, cal, thin) if self.detect_pulses else {}
         printed = PrintedScales()
         if self.read_print and not any(pulses.values()):
             text = self._text if self._text is not None else text_like_components(ink.mask, ppm)
@@ -304,8 +306,8 @@ class ClassicalDigitizer:
         # on a clean page they are traced with split strokes added, which on a noisy one would add noise.
         trace_ink, split_noise = ink, float("nan")
         if self.split_strokes_max_noise is not None:
-            thin, split_noise = _with_split_strokes_if_clean(ink, self.split_strokes_max_noise)
-            trace_ink = thin if thin is not None else ink
+            clean, split_noise = _with_split_strokes_if_clean(ink, self.split_strokes_max_noise, thin)
+            trace_ink = clean if clean is not None else ink
         for seg in segs:
             x0, x1 = _clear_of_bars(seg.x0_px, seg.x1_px - 1.0, bands[seg.row], bars, ppm)
             tr = self._trace(trace_ink, rows, bands, seg.row, x0, x1)
@@ -448,14 +450,20 @@ class ClassicalDigitizer:
             return None
 
     def _find_pulses(
-        self, ink: InkMap, rows: list[RowBand], bands: list[tuple[int, int]], cal: GridCalibration
+        self,
+        ink: InkMap,
+        rows: list[RowBand],
+        bands: list[tuple[int, int]],
+        cal: GridCalibration,
+        thin: InkMap | None = None,
     ) -> dict[int, list[Pulse]]:
-        """Calibration pulses at the start / end of each row (searched up to 16 mm beyond the row's ink)."""
+        """Calibration pulses at the start / end of each row (searched up to 16 mm beyond the row's ink).
+        ``thin`` is ``ink`` with split strokes (:func:`with_split_strokes`) when the caller has it already;
+        otherwise it is made when a retry first needs it."""
         ppm = cal.px_per_mm_x
         reach = 45.0 * ppm  # long enough for the zero line to be the commonest level
         ext = 16.0 * ppm  # a pulse may stand apart from the trace (beyond the row's extent)
         width = ink.mask.shape[1]
-        thin: InkMap | None = None
         out: dict[int, list[Pulse]] = {}
         self._straight_cuts = {}
         for i, row in enumerate(rows):
@@ -688,8 +696,11 @@ def _repair_missing_leads(
     return sorted(set(rebuilt), key=LEADS.index)
 
 
-def _with_split_strokes_if_clean(ink: InkMap, max_noise: float) -> tuple[InkMap | None, float]:
+def _with_split_strokes_if_clean(
+    ink: InkMap, max_noise: float, thin: InkMap | None = None
+) -> tuple[InkMap | None, float]:
     """(``ink`` with split thin strokes added, or None when the page is too noisy for that; the noise figure).
+    ``thin``: that map when already made (:func:`with_split_strokes` of ``ink``).
 
     The noise figure is the share of the pixels :func:`with_split_strokes` would add that lie more than 2 px from
     any ink (mid-grey mottle that pairs up into "strokes"). Measured: ECG-Image-Kit renders 0.2-0.4 %, our clean
@@ -697,7 +708,7 @@ def _with_split_strokes_if_clean(ink: InkMap, max_noise: float) -> tuple[InkMap 
     mostly 6-80 %. Split strokes made steep QRS strokes whole on the clean pages (dev_eik_clean +0.8 dB) but cost
     0.4-2.7 dB on the cleanest-looking degraded pages (blurred strokes grow), hence the low default limit.
     """
-    thin = with_split_strokes(ink)
+    thin = with_split_strokes(ink) if thin is None else thin
     added = thin.mask & ~ink.mask
     n_added = int(added.sum())
     if n_added == 0:

@@ -19,8 +19,9 @@ class TraceAutoencoder(nn.Module):
     """Crop (N, 3, H, W) -> clean-trace logits (N, 1, H, W); apply a sigmoid for the probability image.
 
     The encoder-decoder runs at 1/``stem_stride`` resolution (space-to-depth in, depth-to-space out, as in
-    :class:`~ecgdl.models.networks.ColumnHeatmapNet`; 4 costs about a third of 2 on CPU). ``skips=False`` makes it a plain bottleneck autoencoder
-    (no encoder-decoder skips), which cannot copy degradations straight through but blurs fine detail.
+    :class:`~ecgdl.models.networks.ColumnHeatmapNet`; 4 costs about a third of 2 on CPU). ``skips=False`` makes
+    it a plain bottleneck autoencoder (no encoder-decoder skips), which cannot copy degradations straight
+    through but blurs fine detail.
     """
 
     def __init__(

@@ -141,7 +141,7 @@ class DigitizerModule(L.LightningModule):
                     batch["trace_y"],
                     self.hparams.sigma_px,
                     self.hparams.l1_weight,
-                    self.hparams.get("l2_weight", 0.0),
+                    self.hparams.l2_weight,
                 )
             else:
                 loss = regression_loss(out["y"], batch["trace_y"])
