@@ -150,7 +150,14 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             sig, filled = fill_undefined(np.asarray(pred.signal_mv, np.float64), item.truth.signal_mv)
             if not np.isfinite(sig[np.isfinite(item.truth.signal_mv)]).all():
                 raise ValueError("prediction has inf values")
-            row.update(status="ok", n_filled=filled, layout=(pred.meta or {}).get("layout"))
+            meta = pred.meta or {}
+            # the classical digitizer's clean-page figure (split-stroke tracing), for per-page breakdowns
+            row.update(
+                status="ok",
+                n_filled=filled,
+                layout=meta.get("layout"),
+                split_stroke_noise=meta.get("split_stroke_noise"),
+            )
             preds[item.image_id] = EcgRecord(sig, item.fs_hz, item.image_id, pred.meta or {})
         except Exception as exc:  # one bad image never stops the batch; it is scored as all zeros
             message = f"{type(exc).__name__}: {exc}"

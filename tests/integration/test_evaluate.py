@@ -102,3 +102,24 @@ def test_synthetic_pages_report_how_they_were_drawn(make_cfg, tmp_path) -> None:
     assert list(frame["dpi"]) == [t.dpi for t in truths]
     assert list(frame["pulse"].fillna("none")) == [str(t.meta["pulse"]) for t in truths]
     assert list(frame["has_grid"]) == [t.grid is not None for t in truths]
+
+
+def test_classical_reports_the_clean_page_figure(make_cfg, dev_root, tmp_path) -> None:
+    """per_image.csv carries the classical digitizer's split-stroke noise figure: ECG-Image-Kit's clean renders
+    lie under the limit that enables split-stroke tracing (0.5 %)."""
+    import pandas as pd
+
+    cfg = make_cfg(
+        "evaluate",
+        [
+            "model=classical",
+            f"data.root={dev_root}",
+            f"output_dir={tmp_path}/c",
+            "extra_metrics=false",
+            "overlays=0",
+        ],
+    )
+    evaluate.run(cfg)
+    frame = pd.read_csv(tmp_path / "c" / "per_image.csv")
+    assert len(frame) == 10 and (frame["split_stroke_noise"] < 0.005).all()
+    assert (frame["split_stroke_noise"] >= 0).all()
