@@ -64,7 +64,9 @@ from ecgdl.classical.resample import SegmentSignal, assemble_record
 from ecgdl.classical.trace import RowTrace, column_runs, extract_row_trace, stroke_width
 from ecgdl.constants import LEADS, STANDARD_GAIN_MM_PER_MV, STANDARD_SPEED_MM_PER_S
 from ecgdl.digitizer import DigitizationError
+from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.render.layouts import LAYOUTS
+from ecgdl.signals.limb import fit_limb_leads
 from ecgdl.signals.record import EcgRecord
 
 __all__ = ["ClassicalDigitizer"]
@@ -101,6 +103,10 @@ class ClassicalDigitizer:
         split_strokes_max_noise: trace the leads with thin strokes that straddle two pixels added to the ink
             (:func:`~ecgdl.classical.gridremoval.with_split_strokes`) when at most this share of the added
             pixels lies away from the ink (a clean page; see ``_with_split_strokes_if_clean``); None: never.
+        limb_fit: replace the limb leads read at the same instants by their least-squares fit to the Einthoven /
+            Goldberger identities (:func:`~ecgdl.signals.limb.fit_limb_leads`), weighing each lead by
+            ``limb_fit_weights`` (lead -> weight, default 1). The consistency of the reading *before* the fit is
+            kept in the meta (``raw_einthoven_db`` / ``raw_goldberger_db``), the truth-free check of the page.
         debug_dir: if set, one PNG per stage is written there (``<record_id>_<stage>.png``).
     """
 
@@ -138,6 +144,8 @@ class ClassicalDigitizer:
         read_print: bool = True,
         ink_model: Callable[[np.ndarray], np.ndarray] | None = None,
         split_strokes_max_noise: float | None = 0.005,
+        limb_fit: bool = True,
+        limb_fit_weights: dict[str, float] | None = None,
     ) -> None:
         if layout is not None and layout not in LAYOUTS:
             raise KeyError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
@@ -181,6 +189,12 @@ class ClassicalDigitizer:
         self.split_strokes_max_noise = (
             None if split_strokes_max_noise is None else float(split_strokes_max_noise)
         )
+        self.limb_fit = bool(limb_fit)
+        self.limb_fit_weights = dict(limb_fit_weights or {})
+        if self.limb_fit:
+            fit_limb_leads(
+                np.zeros((1, len(LEADS))), self.limb_fit_weights
+            )  # bad weights fail here, not per page
 
     # ------------------------------------------------------------------------------------------------ public
     def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int, record_id: str = "") -> EcgRecord:
@@ -338,6 +352,9 @@ class ClassicalDigitizer:
                 f"resample: no trace for lead(s) {', '.join(missing)} (layout {layout_name})"
             )
         repaired = _repair_missing_leads(sig, segs, missing, fs_hz) if missing else []
+        raw = einthoven_consistency_db(sig, fs_hz)
+        if self.limb_fit:
+            sig = fit_limb_leads(sig, self.limb_fit_weights)
 
         frame = "input"
         if not rect.identity:
@@ -373,6 +390,9 @@ class ClassicalDigitizer:
         meta["separator_bars"] = len(bars)
         meta["split_stroke_noise"] = split_noise
         meta["split_strokes"] = trace_ink is not ink
+        meta["limb_fit"] = self.limb_fit
+        meta["raw_einthoven_db"] = raw.einthoven_db
+        meta["raw_goldberger_db"] = raw.goldberger_db
         if dbg.enabled:
             dbg.save("3_layout", _draw_layout(page, rows, segs, [t for t in traces if t is not None]))
         return EcgRecord(sig, fs_hz, record_id, meta)

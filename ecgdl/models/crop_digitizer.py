@@ -25,7 +25,9 @@ from scipy.ndimage import binary_dilation
 from ecgdl.constants import LEADS
 from ecgdl.data.targets import CropSpec, crop_affine, strip_windows, warp_crop
 from ecgdl.digitizer import DigitizationError
+from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.models.decode import crops_to_signal
+from ecgdl.signals.limb import fit_limb_leads
 from ecgdl.signals.record import EcgRecord
 
 
@@ -131,11 +133,15 @@ def digitize_with_crops(
     spec: CropSpec,
     edge_margin_mm: float = 1.25,
     edge_dilate_s: float = 0.015,
+    limb_fit_weights: dict[str, float] | None = None,
 ) -> EcgRecord:
     """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
 
     ``predict_rows(images (N, 3, h, w) float in [0, 1]) -> (N, w)`` trace rows in crop pixels. Where the classical
     reading leaves a crop, it is kept (:func:`edge_fallback`; ``edge_margin_mm < 0`` turns that off).
+    ``limb_fit_weights``: when not None, the limb leads are fitted to the Einthoven / Goldberger identities with
+    these lead weights (:func:`~ecgdl.signals.limb.fit_limb_leads`); the meta then keeps the consistency of the
+    network's reading before the fit (``raw_einthoven_db`` / ``raw_goldberger_db``).
     """
     base = geometry.digitize(image_rgb, fs_hz, n_samples)
     crops, info = cut_page_crops(image_rgb, base.meta, fs_hz, spec)
@@ -162,8 +168,14 @@ def digitize_with_crops(
         np.array([n_samples]),
         max_n=n_samples,
     )[0]
+    raw = einthoven_consistency_db(signal, fs_hz)
+    if limb_fit_weights is not None:
+        signal = fit_limb_leads(signal, limb_fit_weights)
     meta = {
         **base.meta,
+        "limb_fit": limb_fit_weights is not None,
+        "raw_einthoven_db": raw.einthoven_db,
+        "raw_goldberger_db": raw.goldberger_db,
         "digitizer": "crops",
         "geometry": base.meta.get("digitizer", "classical"),
         "n_crops": len(rows),

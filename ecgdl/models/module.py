@@ -74,6 +74,9 @@ class DigitizerModule(L.LightningModule):
             (see :func:`ecgdl.models.crop_digitizer.edge_fallback`); a negative margin turns that off.
         page_size_hw: page networks: the (height, width) pages were resized to in training; at inference a
             page is resized to the same scale (None: read at full resolution).
+        limb_fit / limb_fit_weights: at inference, fit the limb leads read at the same instants to the Einthoven /
+            Goldberger identities, weighing each lead (lead -> weight, default 1; see
+            :func:`ecgdl.signals.limb.fit_limb_leads`).
     """
 
     def __init__(
@@ -94,6 +97,8 @@ class DigitizerModule(L.LightningModule):
         edge_margin_mm: float = 1.25,
         edge_dilate_s: float = 0.015,
         page_size_hw: tuple[int, int] | list[int] | None = None,
+        limb_fit: bool = True,
+        limb_fit_weights: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
         if kind not in KINDS:
@@ -114,6 +119,8 @@ class DigitizerModule(L.LightningModule):
         self.edge_margin_mm = float(edge_margin_mm)
         self.edge_dilate_s = float(edge_dilate_s)
         self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
+        self.limb_fit = bool(limb_fit)
+        self.limb_fit_weights = {str(k): float(v) for k, v in (limb_fit_weights or {}).items()}
         self._geometry = None
         self.weights_loaded = False
         self.example: dict | None = None
@@ -327,7 +334,8 @@ class DigitizerModule(L.LightningModule):
         if self.kind == "page":
             from ecgdl.classical import ClassicalDigitizer
 
-            reader = ClassicalDigitizer(**self.geometry_kwargs, ink_model=self.predict_page)
+            limb = {"limb_fit": self.limb_fit, "limb_fit_weights": self.limb_fit_weights}
+            reader = ClassicalDigitizer(**{**self.geometry_kwargs, **limb}, ink_model=self.predict_page)
             return reader.digitize(image_rgb, fs_hz, n_samples)
         if self._geometry is None:
             from ecgdl.classical import ClassicalDigitizer
@@ -342,6 +350,7 @@ class DigitizerModule(L.LightningModule):
             self.crop_spec,
             edge_margin_mm=self.edge_margin_mm,
             edge_dilate_s=self.edge_dilate_s,
+            limb_fit_weights=self.limb_fit_weights if self.limb_fit else None,
         )
 
 

@@ -85,11 +85,14 @@ def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) 
             over = overlay_prediction(image, EcgRecord(sig, item.fs_hz), segments)
             cv2.imwrite(str(out_dir / f"{item.stem}-overlay.png"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
     meta = record.meta or {}
-    # no truth here: how well the limb leads obey Einthoven / Goldberger is the consistency check we have
+    # no truth here: how well the limb leads obey Einthoven / Goldberger is the consistency check we have. A
+    # digitizer that fits its limb leads to those identities reports the figures of its reading before the fit.
     consistency = einthoven_consistency_db(sig, item.fs_hz)
+    einthoven_db = meta.get("raw_einthoven_db", consistency.einthoven_db)
+    goldberger_db = meta.get("raw_goldberger_db", consistency.goldberger_db)
     return {
-        "einthoven_db": round(consistency.einthoven_db, 3),
-        "goldberger_db": round(consistency.goldberger_db, 3),
+        "einthoven_db": round(float(einthoven_db), 3),
+        "goldberger_db": round(float(goldberger_db), 3),
         "status": "ok",
         "seconds": round(time.perf_counter() - t0, 3),
         "layout": meta.get("layout"),
