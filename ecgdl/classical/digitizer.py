@@ -105,8 +105,10 @@ class ClassicalDigitizer:
             pixels lies away from the ink (a clean page; see ``_with_split_strokes_if_clean``); None: never.
         limb_fit: replace the limb leads read at the same instants by their least-squares fit to the Einthoven /
             Goldberger identities (:func:`~ecgdl.signals.limb.fit_limb_leads`), weighing each lead by
-            ``limb_fit_weights`` (lead -> weight, default 1). The consistency of the reading *before* the fit is
-            kept in the meta (``raw_einthoven_db`` / ``raw_goldberger_db``), the truth-free check of the page.
+            ``limb_fit_weights`` (lead -> weight, default 1). Off by default: it assumes a real recording (the
+            identities hold) in the standard lead labels; ``conf/model/classical.yaml`` turns it on. The
+            consistency of the reading *before* the fit is kept in the meta (``raw_einthoven_db`` /
+            ``raw_goldberger_db``), the truth-free check of the page.
         debug_dir: if set, one PNG per stage is written there (``<record_id>_<stage>.png``).
     """
 
@@ -144,7 +146,7 @@ class ClassicalDigitizer:
         read_print: bool = True,
         ink_model: Callable[[np.ndarray], np.ndarray] | None = None,
         split_strokes_max_noise: float | None = 0.005,
-        limb_fit: bool = True,
+        limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
     ) -> None:
         if layout is not None and layout not in LAYOUTS:
@@ -337,6 +339,8 @@ class ClassicalDigitizer:
                     stroke,
                     start=seg.x0_px if grid_row and seg.col > 0 else None,
                     end=seg.x1_px if grid_row and seg.col < n_cols - 1 else None,
+                    ink=ink,
+                    band=bands[seg.row],
                 )
             traces.append(tr)
         timings["trace"] = time.perf_counter() - t
@@ -813,12 +817,15 @@ def _skip_separator_ticks(
     half_mm: float = 1.0,
     fit_points: int = 3,
     max_extra_px: float = 2.0,
+    ink: InkMap | None = None,
+    band: tuple[int, int] | None = None,
 ) -> RowTrace:
     """A thin separator tick drawn over the trace at a column boundary (a short vertical line centred on the zero
     line) hides the trace there, and the tracker reads the tick (0 mV). Tick columns are inked over at least
     ``baseline +- half_mm``; when some lie within a stroke width (+1 px) of the boundary ``start`` / ``end`` and
     form a run at most ``max_extra_px`` wider than the stroke, the traced points over them are replaced by the line through the next ``fit_points`` traced points, extended to
-    the boundary."""
+    the boundary. With ``ink`` and the row's ``band`` given, the trace is first followed through the tick columns
+    along ink that leaves the tick above or below it (:func:`_walk_past_tick`); the line is the fallback."""
     h, w = mask.shape
     y0, y1 = int(np.floor(baseline_y - half_mm * ppm)), int(np.ceil(baseline_y + half_mm * ppm)) + 1
     if y0 < 0 or y1 > h:
@@ -846,6 +853,17 @@ def _skip_separator_ticks(
         idx = np.flatnonzero(~cut)
         if not cut.any() or idx.size < 2:
             continue
+        if ink is not None and band is not None:
+            full_rows = mask[:, a : b + 1].all(axis=1)  # the tick reaches as far as all its columns are inked
+            top, bot = y0, y1 - 1
+            while top - 1 >= 0 and full_rows[top - 1]:
+                top -= 1
+            while bot + 1 < h and full_rows[bot + 1]:
+                bot += 1
+            walked = _walk_past_tick(x[~cut], y[~cut], ink, (a, b), (top, bot), bx, band, stroke_px, side)
+            if walked is not None:
+                x, y = walked
+                continue
         idx = idx[:fit_points] if side == "start" else idx[-fit_points:]
         slope, icpt = np.polyfit(x[idx], y[idx], 1)
         x = np.concatenate([x[~cut], x[cut]])
@@ -855,6 +873,64 @@ def _skip_separator_ticks(
     if x is tr.x:
         return tr
     return RowTrace(x, y, tr.col_x, tr.col_y, tr.col_top, tr.col_bottom, tr.stroke_px, tr.gap_fraction)
+
+
+def _walk_past_tick(
+    x: np.ndarray,
+    y: np.ndarray,
+    ink: InkMap,
+    tick_cols: tuple[int, int],
+    tick_rows: tuple[int, int],
+    bx: float,
+    band: tuple[int, int],
+    stroke_px: float,
+    side: str,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The trace points ``x, y`` (with the tick's columns cut off) continued through the tick to the boundary
+    ``bx``, or None. The tick (columns ``tick_cols``, rows ``tick_rows`` inclusive: as far up and down as all its
+    columns are inked) is blanked, and :func:`_extend_back` walks from the trace along ink touching it: a steep wave
+    that leaves the tick above or below it (a QRS at the column boundary) is read instead of a straight line. An end
+    is walked on the mirrored columns. Only a walk that reaches the boundary counts."""
+    a, b = tick_cols
+    h, w = ink.mask.shape
+    if side == "start":
+        c0, c1 = max(0, min(int(np.floor(bx)), a) - 1), min(w, int(np.floor(x[0])) + 1)
+    else:
+        c0, c1 = max(0, int(np.floor(x[-1]))), min(w, max(int(np.ceil(bx)), b) + 2)
+    if c1 - c0 < 2:
+        return None
+    mask = ink.mask[:, c0:c1].copy()
+    weight = ink.weight[:, c0:c1].copy()
+    top, bot = tick_rows
+    mask[top : bot + 1, max(0, a - c0) : b + 1 - c0] = False
+    weight[top : bot + 1, max(0, a - c0) : b + 1 - c0] = 0.0
+    if side == "start":
+        u, v, ub = x - c0, y, bx - c0
+    else:  # mirrored: the walk goes right to left
+        mask, weight = mask[:, ::-1], weight[:, ::-1]
+        u, v, ub = (c1 - 1 - c0) - (x[::-1] - c0), y[::-1], (c1 - 1 - c0) - (bx - c0)
+    n = u.size
+    dummy = np.zeros(0)
+    rest = RowTrace(u, v, dummy, dummy, dummy, dummy, stroke_px, 0.0)
+    walked = _extend_back(rest, InkMap(weight, mask, ink.threshold), ub, band, stroke_px)
+    if walked.x.size <= n or walked.x[0] > ub + 1.0:
+        return None
+    wx, wy = walked.x.copy(), walked.y.copy()
+    # the lead's first sample is the far end of the stroke in the boundary column (a tip or a trough leaving the
+    # tick), not the middle of that column's ink
+    col = mask[:, int(wx[0])]
+    r = round(wy[0])
+    if 0 <= r < h and col[r]:
+        top = bot = r
+        while top - 1 >= 0 and col[top - 1]:
+            top -= 1
+        while bot + 1 < h and col[bot + 1]:
+            bot += 1
+        half = max(0.0, (stroke_px - 1.0) / 2.0)
+        wy[0] = top + half if wy[1] > wy[0] else bot - half
+    if side == "start":
+        return wx + c0, wy
+    return (c1 - 1) - wx[::-1], wy[::-1]
 
 
 def _straight_lead(tr: RowTrace, row: RowBand, side: str, ppm: float, min_mm: float = 12.0) -> float | None:

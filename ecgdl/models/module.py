@@ -76,7 +76,7 @@ class DigitizerModule(L.LightningModule):
             page is resized to the same scale (None: read at full resolution).
         limb_fit / limb_fit_weights: at inference, fit the limb leads read at the same instants to the Einthoven /
             Goldberger identities, weighing each lead (lead -> weight, default 1; see
-            :func:`ecgdl.signals.limb.fit_limb_leads`).
+            :func:`ecgdl.signals.limb.fit_limb_leads`). Off by default; the model configs turn it on.
     """
 
     def __init__(
@@ -97,7 +97,7 @@ class DigitizerModule(L.LightningModule):
         edge_margin_mm: float = 1.25,
         edge_dilate_s: float = 0.015,
         page_size_hw: tuple[int, int] | list[int] | None = None,
-        limb_fit: bool = True,
+        limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
     ) -> None:
         super().__init__()

@@ -688,7 +688,8 @@ def test_separator_ticks_do_not_zero_the_column_starts() -> None:
     img, truth = render_ecg(rec, RenderConfig(pulse="end"), np.random.default_rng(0))
     errs = {}
     for on in (True, False):
-        out = ClassicalDigitizer(mask_separators=on).digitize(img, rec.fs_hz, rec.n_samples)
+        # this record's twelve leads are one waveform scaled (no Einthoven): the limb-lead fit is left out
+        out = ClassicalDigitizer(mask_separators=on, limb_fit=False).digitize(img, rec.fs_hz, rec.n_samples)
         e = []
         for s in out.meta["segments"]:
             j = LEADS.index(s["lead"])
@@ -700,6 +701,39 @@ def test_separator_ticks_do_not_zero_the_column_starts() -> None:
         errs[on] = np.array(e)
     assert errs[True].max() < 0.1
     assert errs[True].mean() < 0.5 * errs[False].mean()
+
+
+@pytest.mark.parametrize("side", ["start", "end"])
+def test_a_steep_wave_leaving_a_tick_is_followed_not_extrapolated(side: str) -> None:
+    """A lead starting (or, mirrored, ending) in a trough below the boundary tick: the trace points over the tick
+    read the tick (the zero line); with the ink given, the trace is followed down out of the tick to the trough
+    (80 px) instead of continuing the line through the next points (which overshoots to 90 px)."""
+    from ecgdl.classical.digitizer import _skip_separator_ticks
+    from ecgdl.classical.gridremoval import InkMap
+    from ecgdl.classical.trace import RowTrace
+
+    h, w = 100, 80
+    mask = np.zeros((h, w), np.uint8)
+    pts = np.array([(21, 80), (22, 79), (23, 74), (24, 66), (25, 58), (26, 50), (60, 50)], np.int32)
+    cv2.polylines(mask, [pts.reshape(-1, 1, 2)], False, 1, 2)
+    cv2.line(mask, (0, 50), (20, 50), 1, 2)  # the previous lead, ending on its zero line
+    mask[40:61, 20:23] = 1  # the tick, 3 px wide, centred on the zero line
+    x = np.arange(21.0, 61.0)
+    y = np.interp(x, pts[:, 0], pts[:, 1]).astype(np.float64)
+    y[:2] = 50.0  # the tracker read the tick there
+    bx = 21.0
+    if side == "end":  # the same page mirrored: the lead ends at the boundary
+        mask = mask[:, ::-1].copy()
+        x, y, bx = (w - 1) - x[::-1], y[::-1], (w - 1) - bx
+    ink = InkMap(mask.astype(np.float32), mask.astype(bool), 0.5)
+    tr = RowTrace(x, y, x, y, y, y, 2.0, 0.0)
+    kw = {"start": bx, "end": None} if side == "start" else {"start": None, "end": bx}
+    line = _skip_separator_ticks(tr, ink.mask, 50.0, 5.0, 2.0, **kw)
+    walked = _skip_separator_ticks(tr, ink.mask, 50.0, 5.0, 2.0, **kw, ink=ink, band=(0, h))
+    assert abs(line.y_at(np.array([bx]))[0] - 80.0) > 5.0  # the straight line misses the trough
+    assert abs(walked.y_at(np.array([bx]))[0] - 80.0) <= 1.5
+    next_col = walked.y_at(np.array([bx + (1.0 if side == "start" else -1.0)]))[0]
+    assert 74.0 <= next_col <= 81.0  # on the stroke, below the tick (which ends at 60)
 
 
 def test_digitizer_without_grid_takes_its_scale_from_the_pulse() -> None:

@@ -107,8 +107,8 @@ def test_classical_digitizer_fits_and_reports_the_raw_consistency() -> None:
 
     rec = generate_ecg(np.random.default_rng(11), fs_hz=FS)
     image, _ = render_ecg(rec, RenderConfig(), np.random.default_rng(11))
-    fitted = ClassicalDigitizer().digitize(image, FS, rec.signal_mv.shape[0])
-    raw = ClassicalDigitizer(limb_fit=False).digitize(image, FS, rec.signal_mv.shape[0])
+    fitted = ClassicalDigitizer(limb_fit=True).digitize(image, FS, rec.signal_mv.shape[0])
+    raw = ClassicalDigitizer().digitize(image, FS, rec.signal_mv.shape[0])  # off by default
     assert fitted.meta["limb_fit"] and not raw.meta["limb_fit"]
     assert fitted.meta["raw_einthoven_db"] == pytest.approx(raw.meta["raw_einthoven_db"])
     assert einthoven_consistency_db(raw.signal_mv, FS).einthoven_db == pytest.approx(
@@ -131,8 +131,8 @@ def test_crop_network_digitizer_fits_its_own_reading() -> None:
     def shipped(**kwargs) -> DigitizerModule:
         return DigitizerModule(build_network("cnn"), **kwargs).load_weights("cnn").eval()
 
-    fitted = shipped(limb_fit_weights={"II": 2.0}).digitize(image, FS, n)
-    raw = shipped(limb_fit=False).digitize(image, FS, n)
+    fitted = shipped(limb_fit=True, limb_fit_weights={"II": 2.0}).digitize(image, FS, n)
+    raw = shipped().digitize(image, FS, n)  # off by default
     assert fitted.meta["limb_fit"] and not raw.meta["limb_fit"]
     raw_db = einthoven_consistency_db(raw.signal_mv, FS).einthoven_db
     assert raw_db < 40
