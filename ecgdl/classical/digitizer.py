@@ -193,10 +193,8 @@ class ClassicalDigitizer:
         )
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = dict(limb_fit_weights or {})
-        if self.limb_fit:
-            fit_limb_leads(
-                np.zeros((1, len(LEADS))), self.limb_fit_weights
-            )  # bad weights fail here, not per page
+        if self.limb_fit:  # bad weights fail here, not on every page
+            fit_limb_leads(np.zeros((1, len(LEADS))), self.limb_fit_weights)
 
     # ------------------------------------------------------------------------------------------------ public
     def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int, record_id: str = "") -> EcgRecord:

@@ -99,4 +99,5 @@ def test_every_experiment_composes_and_its_model_instantiates(make_cfg, option: 
     if cfg.model.get("weights"):  # an experiment that starts from weights has loaded them
         assert model.weights_loaded
     if option == "cnn_finetune":
-        assert cfg.trainer.max_epochs == 4 and cfg.model.scheduler.T_max == 4  # cosine over the short run
+        assert cfg.trainer.max_epochs == 3 and cfg.model.scheduler.T_max == 3  # cosine over the short run
+        assert cfg.model.l2_weight == 0.02  # the recipe of the shipped weights

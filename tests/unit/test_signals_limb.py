@@ -99,6 +99,17 @@ def test_bad_arguments_are_named() -> None:
         fit_limb_leads(np.zeros((4, 12)), {"II": 0.0})
     with pytest.raises(ValueError, match=r"\(T, 12\)"):
         fit_limb_leads(np.zeros((4, 11)))
+    # the digitizers check their weights when built, not on every page
+    from ecgdl.classical import ClassicalDigitizer
+    from ecgdl.models import build_network
+    from ecgdl.models.module import DigitizerModule
+
+    with pytest.raises(ValueError, match="not a limb lead"):
+        ClassicalDigitizer(limb_fit=True, limb_fit_weights={"V5": 2.0})
+    with pytest.raises(ValueError, match="not a limb lead"):
+        DigitizerModule(
+            build_network("cnn", base_channels=8, depth=2), limb_fit=True, limb_fit_weights={"V5": 2}
+        )
 
 
 def test_classical_digitizer_fits_and_reports_the_raw_consistency() -> None:
