@@ -64,9 +64,8 @@ from ecgdl.classical.resample import SegmentSignal, assemble_record
 from ecgdl.classical.trace import RowTrace, column_runs, extract_row_trace, stroke_width
 from ecgdl.constants import LEADS, STANDARD_GAIN_MM_PER_MV, STANDARD_SPEED_MM_PER_S
 from ecgdl.digitizer import DigitizationError
-from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.render.layouts import LAYOUTS
-from ecgdl.signals.limb import fit_limb_leads
+from ecgdl.signals.limb import fit_limb_leads_with_check, limb_weights
 from ecgdl.signals.record import EcgRecord
 
 __all__ = ["ClassicalDigitizer"]
@@ -193,8 +192,7 @@ class ClassicalDigitizer:
         )
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = dict(limb_fit_weights or {})
-        if self.limb_fit:  # bad weights fail here, not on every page
-            fit_limb_leads(np.zeros((1, len(LEADS))), self.limb_fit_weights)
+        limb_weights(self.limb_fit_weights)  # bad weights fail here, not on every page
 
     # ------------------------------------------------------------------------------------------------ public
     def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int, record_id: str = "") -> EcgRecord:
@@ -354,9 +352,9 @@ class ClassicalDigitizer:
                 f"resample: no trace for lead(s) {', '.join(missing)} (layout {layout_name})"
             )
         repaired = _repair_missing_leads(sig, segs, missing, fs_hz) if missing else []
-        raw = einthoven_consistency_db(sig, fs_hz)
-        if self.limb_fit:
-            sig = fit_limb_leads(sig, self.limb_fit_weights)
+        sig, limb_meta = fit_limb_leads_with_check(
+            sig, fs_hz, self.limb_fit_weights if self.limb_fit else None
+        )
 
         frame = "input"
         if not rect.identity:
@@ -392,9 +390,7 @@ class ClassicalDigitizer:
         meta["separator_bars"] = len(bars)
         meta["split_stroke_noise"] = split_noise
         meta["split_strokes"] = trace_ink is not ink
-        meta["limb_fit"] = self.limb_fit
-        meta["raw_einthoven_db"] = raw.einthoven_db
-        meta["raw_goldberger_db"] = raw.goldberger_db
+        meta.update(limb_meta)
         if dbg.enabled:
             dbg.save("3_layout", _draw_layout(page, rows, segs, [t for t in traces if t is not None]))
         return EcgRecord(sig, fs_hz, record_id, meta)
@@ -852,13 +848,9 @@ def _skip_separator_ticks(
         if not cut.any() or idx.size < 2:
             continue
         if ink is not None and band is not None:
-            full_rows = mask[:, a : b + 1].all(axis=1)  # the tick reaches as far as all its columns are inked
-            top, bot = y0, y1 - 1
-            while top - 1 >= 0 and full_rows[top - 1]:
-                top -= 1
-            while bot + 1 < h and full_rows[bot + 1]:
-                bot += 1
-            walked = _walk_past_tick(x[~cut], y[~cut], ink, (a, b), (top, bot), bx, band, stroke_px, side)
+            # the tick reaches as far up and down as all its columns are inked
+            tick_rows = _grow_run(mask[:, a : b + 1].all(axis=1), y0, y1 - 1)
+            walked = _walk_past_tick(x[~cut], y[~cut], ink, (a, b), tick_rows, bx, band, stroke_px, side)
             if walked is not None:
                 x, y = walked
                 continue
@@ -871,6 +863,15 @@ def _skip_separator_ticks(
     if x is tr.x:
         return tr
     return RowTrace(x, y, tr.col_x, tr.col_y, tr.col_top, tr.col_bottom, tr.stroke_px, tr.gap_fraction)
+
+
+def _grow_run(inked: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
+    """The rows ``lo .. hi`` (inclusive) grown up and down while ``inked`` (a bool column) stays True."""
+    while lo - 1 >= 0 and inked[lo - 1]:
+        lo -= 1
+    while hi + 1 < inked.size and inked[hi + 1]:
+        hi += 1
+    return lo, hi
 
 
 def _walk_past_tick(
@@ -919,11 +920,7 @@ def _walk_past_tick(
     col = mask[:, int(wx[0])]
     r = round(wy[0])
     if 0 <= r < h and col[r]:
-        top = bot = r
-        while top - 1 >= 0 and col[top - 1]:
-            top -= 1
-        while bot + 1 < h and col[bot + 1]:
-            bot += 1
+        top, bot = _grow_run(col, r, r)
         half = max(0.0, (stroke_px - 1.0) / 2.0)
         wy[0] = top + half if wy[1] > wy[0] else bot - half
     if side == "start":

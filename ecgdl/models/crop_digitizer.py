@@ -25,9 +25,8 @@ from scipy.ndimage import binary_dilation
 from ecgdl.constants import LEADS
 from ecgdl.data.targets import CropSpec, crop_affine, strip_windows, warp_crop
 from ecgdl.digitizer import DigitizationError
-from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.models.decode import crops_to_signal
-from ecgdl.signals.limb import fit_limb_leads
+from ecgdl.signals.limb import fit_limb_leads_with_check
 from ecgdl.signals.record import EcgRecord
 
 
@@ -168,14 +167,10 @@ def digitize_with_crops(
         np.array([n_samples]),
         max_n=n_samples,
     )[0]
-    raw = einthoven_consistency_db(signal, fs_hz)
-    if limb_fit_weights is not None:
-        signal = fit_limb_leads(signal, limb_fit_weights)
+    signal, limb_meta = fit_limb_leads_with_check(signal, fs_hz, limb_fit_weights)
     meta = {
         **base.meta,
-        "limb_fit": limb_fit_weights is not None,
-        "raw_einthoven_db": raw.einthoven_db,
-        "raw_goldberger_db": raw.goldberger_db,
+        **limb_meta,
         "digitizer": "crops",
         "geometry": base.meta.get("digitizer", "classical"),
         "n_crops": len(rows),

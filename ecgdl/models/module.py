@@ -33,7 +33,6 @@ import torch
 from torch import nn
 from torchmetrics.classification import BinaryF1Score, BinaryJaccardIndex
 
-from ecgdl.constants import N_LEADS
 from ecgdl.data.targets import CropSpec
 from ecgdl.metrics.torchmetrics import KaggleSNR
 from ecgdl.models.autoencoder import trace_from_clean
@@ -41,7 +40,7 @@ from ecgdl.models.crop_digitizer import digitize_with_crops
 from ecgdl.models.decode import crops_to_signal, fill_nan_columns
 from ecgdl.models.losses import heatmap_loss, mask_loss, masked_mae, regression_loss
 from ecgdl.models.registry import KINDS, build_network, network_kind, network_spec
-from ecgdl.signals.limb import fit_limb_leads
+from ecgdl.signals.limb import limb_weights
 from ecgdl.signals.record import EcgRecord
 
 __all__ = ["DigitizerModule", "export_weights", "load_net_weights"]
@@ -123,8 +122,7 @@ class DigitizerModule(L.LightningModule):
         self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = {str(k): float(v) for k, v in (limb_fit_weights or {}).items()}
-        if self.limb_fit:  # bad weights fail here, not on every page
-            fit_limb_leads(np.zeros((1, N_LEADS)), self.limb_fit_weights)
+        limb_weights(self.limb_fit_weights)  # bad weights fail here, not on every page
         self._geometry = None
         self.weights_loaded = False
         self.example: dict | None = None

@@ -15,12 +15,14 @@ offset per lead anyway).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from ecgdl.constants import LEAD_INDEX, N_LEADS
+from ecgdl.metrics.einthoven import einthoven_consistency_db
 
-__all__ = ["LIMB_FROM_I_II", "LIMB_LEADS", "fit_limb_leads"]
+__all__ = ["LIMB_FROM_I_II", "LIMB_LEADS", "fit_limb_leads", "fit_limb_leads_with_check", "limb_weights"]
 
 #: The limb leads, in record order.
 LIMB_LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF")
@@ -40,6 +42,38 @@ def _stretches(printed: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
     return [(int(a), int(b), np.flatnonzero(printed[a])) for a, b in zip(starts, ends, strict=True)]
 
 
+def limb_weights(lead_weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """The weight of each of ``LIMB_LEADS`` (default 1) from ``lead_weights`` (lead name -> weight > 0); a name
+    that is not a limb lead or a weight that is not positive is a ValueError naming it."""
+    w = np.ones(len(LIMB_LEADS))
+    for name, value in (lead_weights or {}).items():
+        if name not in LIMB_LEADS:
+            raise ValueError(
+                f"lead_weights: {name!r} is not a limb lead; limb leads: {', '.join(LIMB_LEADS)}"
+            )
+        if not value > 0:
+            raise ValueError(f"lead_weights[{name!r}] must be > 0, got {value}")
+        w[LIMB_LEADS.index(name)] = float(value)
+    return w
+
+
+def fit_limb_leads_with_check(
+    signal_mv: np.ndarray, fs_hz: float, lead_weights: Mapping[str, float] | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """What a digitizer does last: (``signal_mv`` fitted by :func:`fit_limb_leads` with ``lead_weights``, or as
+    it is when they are None; meta entries ``limb_fit`` and the Einthoven / Goldberger consistency of the
+    reading *before* the fit, ``raw_einthoven_db`` / ``raw_goldberger_db``, the truth-free check of a page)."""
+    raw = einthoven_consistency_db(signal_mv, fs_hz)
+    meta = {
+        "limb_fit": lead_weights is not None,
+        "raw_einthoven_db": raw.einthoven_db,
+        "raw_goldberger_db": raw.goldberger_db,
+    }
+    if lead_weights is None:
+        return signal_mv, meta
+    return fit_limb_leads(signal_mv, lead_weights), meta
+
+
 def fit_limb_leads(
     signal_mv: np.ndarray, lead_weights: Mapping[str, float] | None = None, min_samples: int = 2
 ) -> np.ndarray:
@@ -55,15 +89,7 @@ def fit_limb_leads(
     if sig.ndim != 2 or sig.shape[1] != N_LEADS:
         raise ValueError(f"signal_mv must be (T, {N_LEADS}), got {sig.shape}")
     cols = np.array([LEAD_INDEX[name] for name in LIMB_LEADS])
-    w = np.ones(len(LIMB_LEADS))
-    for name, value in (lead_weights or {}).items():
-        if name not in LIMB_LEADS:
-            raise ValueError(
-                f"lead_weights: {name!r} is not a limb lead; limb leads: {', '.join(LIMB_LEADS)}"
-            )
-        if not value > 0:
-            raise ValueError(f"lead_weights[{name!r}] must be > 0, got {value}")
-        w[LIMB_LEADS.index(name)] = float(value)
+    w = limb_weights(lead_weights)
     out = sig.copy()
     if sig.shape[0] == 0:
         return out

@@ -158,7 +158,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 layout=meta.get("layout"),
                 split_stroke_noise=meta.get("split_stroke_noise"),
             )
-            preds[item.image_id] = EcgRecord(sig, item.fs_hz, item.image_id, pred.meta or {})
+            preds[item.image_id] = EcgRecord(sig, item.fs_hz, item.image_id, meta)
         except Exception as exc:  # one bad image never stops the batch; it is scored as all zeros
             message = f"{type(exc).__name__}: {exc}"
             failures.append((item.image_id, message))

@@ -87,9 +87,11 @@ def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) 
     meta = record.meta or {}
     # no truth here: how well the limb leads obey Einthoven / Goldberger is the consistency check we have. A
     # digitizer that fits its limb leads to those identities reports the figures of its reading before the fit.
-    consistency = einthoven_consistency_db(sig, item.fs_hz)
-    einthoven_db = meta.get("raw_einthoven_db", consistency.einthoven_db)
-    goldberger_db = meta.get("raw_goldberger_db", consistency.goldberger_db)
+    if "raw_einthoven_db" in meta:
+        einthoven_db, goldberger_db = meta["raw_einthoven_db"], meta["raw_goldberger_db"]
+    else:
+        consistency = einthoven_consistency_db(sig, item.fs_hz)
+        einthoven_db, goldberger_db = consistency.einthoven_db, consistency.goldberger_db
     return {
         "einthoven_db": round(float(einthoven_db), 3),
         "goldberger_db": round(float(goldberger_db), 3),
