@@ -60,7 +60,7 @@ from ecgdl.classical.layout import (
 )
 from ecgdl.classical.printed import PrintedScales, read_printed_scales
 from ecgdl.classical.pulse import Pulse, detect_pulse, gain_from_pulse, refine_pulse_edges, speed_from_pulse
-from ecgdl.classical.resample import SegmentSignal, assemble_record
+from ecgdl.classical.resample import SegmentSignal, assemble_record, check_interpolation
 from ecgdl.classical.trace import RowTrace, column_runs, extract_row_trace, stroke_width
 from ecgdl.constants import LEADS, STANDARD_GAIN_MM_PER_MV, STANDARD_SPEED_MM_PER_S
 from ecgdl.digitizer import DigitizationError
@@ -108,6 +108,9 @@ class ClassicalDigitizer:
             identities hold) in the standard lead labels; ``conf/model/classical.yaml`` turns it on. The
             consistency of the reading *before* the fit is kept in the meta (``raw_einthoven_db`` /
             ``raw_goldberger_db``), the truth-free check of the page.
+        interpolation / max_spline_gap_s: how the traced points (one per pixel column) are interpolated at the
+            sample times: ``"cubic"`` (a spline; gaps in the trace longer than ``max_spline_gap_s`` joined by a
+            straight line) or ``"linear"`` (see :mod:`ecgdl.classical.resample`).
         debug_dir: if set, one PNG per stage is written there (``<record_id>_<stage>.png``).
     """
 
@@ -147,6 +150,8 @@ class ClassicalDigitizer:
         split_strokes_max_noise: float | None = 0.005,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
+        interpolation: str = "cubic",
+        max_spline_gap_s: float = 0.08,
     ) -> None:
         if layout is not None and layout not in LAYOUTS:
             raise KeyError(f"unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
@@ -193,6 +198,8 @@ class ClassicalDigitizer:
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = dict(limb_fit_weights or {})
         limb_weights(self.limb_fit_weights)  # bad weights fail here, not on every page
+        self.interpolation = check_interpolation(interpolation)
+        self.max_spline_gap_s = float(max_spline_gap_s)
 
     # ------------------------------------------------------------------------------------------------ public
     def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int, record_id: str = "") -> EcgRecord:
@@ -344,7 +351,7 @@ class ClassicalDigitizer:
         # 8. resample -> record
         t = time.perf_counter()
         signals = self._segment_signals(segs, traces, pulses, scales)
-        sig, geometry = assemble_record(signals, fs_hz, n_samples)
+        sig, geometry = assemble_record(signals, fs_hz, n_samples, self.interpolation, self.max_spline_gap_s)
         timings["resample"] = time.perf_counter() - t
         missing = [lead for j, lead in enumerate(LEADS) if not np.isfinite(sig[:, j]).any()]
         if len(missing) > self.max_missing_leads:

@@ -21,7 +21,7 @@ from ecgdl.classical.geometry import estimate_rectification, homography_from_van
 from ecgdl.classical.gridremoval import extract_ink, long_runs, remove_separator_bars
 from ecgdl.classical.layout import RowBand, build_segments, choose_layout, find_rows, isoelectric_level
 from ecgdl.classical.pulse import detect_pulse, gain_from_pulse, speed_from_pulse
-from ecgdl.classical.resample import SegmentSignal, assemble_record, sample_range
+from ecgdl.classical.resample import SegmentSignal, assemble_record, interpolate_trace, sample_range
 from ecgdl.classical.trace import column_runs, extract_row_trace
 from ecgdl.constants import LEADS
 from ecgdl.digitizer import DigitizationError, Digitizer
@@ -505,6 +505,46 @@ def test_resample_places_samples_and_nans() -> None:
     assert np.isnan(sig[:1250, j]).all() and np.isnan(sig[2500:, j]).all()
     assert np.isnan(np.delete(sig, j, axis=1)).all()
     assert geom[0]["start_sample"] == 1250 and geom[0]["end_sample"] == 2500
+
+
+def test_cubic_interpolation_keeps_a_qrs_that_straight_lines_cut() -> None:
+    # a 1.5 mV, 10-ms-wide (sigma) spike read once per column of a 200-dpi page at 25 mm/s (196.85 columns/s),
+    # interpolated at 500 Hz: straight lines between the readings lose the tip, the spline follows it
+    px_per_s, fs = 196.85, 500.0
+    cols = np.arange(0.0, 197.0)
+    wave = lambda t: 1.5 * np.exp(-0.5 * ((t - 0.5013) / 0.010) ** 2)  # noqa: E731
+    t = np.arange(0, 500) / fs
+    x = t * px_per_s
+    lin = interpolate_trace(x, cols, wave(cols / px_per_s), "linear")
+    cub = interpolate_trace(x, cols, wave(cols / px_per_s), "cubic")
+    err_lin, err_cub = np.abs(lin - wave(t)).max(), np.abs(cub - wave(t)).max()
+    assert err_lin > 0.03 and err_cub < 0.1 * err_lin  # mV: 0.046 vs 0.001
+    assert np.isclose(
+        interpolate_trace(np.array([-5.0, 500.0]), cols, cols**2, "cubic"), [0.0, 196.0**2]
+    ).all()
+
+
+def test_cubic_interpolation_is_exact_on_cubics_and_bridges_long_gaps_straight() -> None:
+    xp = np.array([0.0, 1, 2, 3, 4, 20, 21, 22, 23])
+    fp = xp**3 - 2 * xp
+    x = np.array([0.5, 2.5, 12.0, 21.5])
+    got = interpolate_trace(x, xp, fp, "cubic", max_gap=10.0)
+    assert np.allclose(got[[0, 1, 3]], x[[0, 1, 3]] ** 3 - 2 * x[[0, 1, 3]])  # not-a-knot: exact on a cubic
+    assert np.isclose(got[2], fp[4] + (12 - 4) / 16 * (fp[5] - fp[4]))  # the 16-px gap: a straight line
+    # a column read twice counts once, at the mean of its readings; under four distinct points: straight lines
+    dup = interpolate_trace(
+        np.array([1.5]), np.array([0.0, 1, 1, 2, 3]), np.array([0.0, 1, 3, 4, 9]), "cubic"
+    )
+    ref = interpolate_trace(np.array([1.5]), np.array([0.0, 1, 2, 3]), np.array([0.0, 2, 4, 9]), "cubic")
+    assert np.isclose(dup, ref).all()
+    assert interpolate_trace(np.array([0.5]), np.array([0.0, 1, 2]), np.array([0.0, 1, 8]), "cubic")[0] == 0.5
+
+
+def test_unknown_interpolation_is_named() -> None:
+    with pytest.raises(ValueError, match="valid: cubic, linear"):
+        interpolate_trace(np.zeros(2), np.arange(4.0), np.zeros(4), "quadratic")
+    with pytest.raises(ValueError, match="quadratic"):
+        ClassicalDigitizer(interpolation="quadratic")
 
 
 def test_missing_limb_lead_is_rebuilt_from_einthoven() -> None:
