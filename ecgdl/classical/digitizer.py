@@ -668,6 +668,8 @@ class ClassicalDigitizer:
                 continue
             starts = [p for p in pulses.get(seg.row, []) if p.side == "start"]
             base = starts[0].foot_y_px if starts and seg.col == 0 else isoelectric_level(tr.y)
+            abutting = self._abutting_pulses(seg, pulses.get(seg.row, []))
+            x, y = self._off_pulse_edges(tr, abutting)
             out.append(
                 SegmentSignal(
                     seg.lead,
@@ -677,11 +679,53 @@ class ClassicalDigitizer:
                     float(base),
                     float(scales["px_per_s"]),
                     float(scales["px_per_mv"]),
-                    tr.x,
-                    tr.y,
+                    x,
+                    y,
+                    pulse_sides=tuple(p.side for p in abutting),
                 )
             )
         return out
+
+    def _abutting_pulses(self, seg: LeadSegment, row_pulses: list[Pulse]) -> list[Pulse]:
+        """The pulses of the row that ``seg`` starts right after (a start pulse's falling edge within a stroke
+        and 2 px of its first x) or ends right before (an end pulse's rising edge by its last x)."""
+        reach = float(self._stroke or 1.0) + 2.0
+        return [
+            p
+            for p in row_pulses
+            if (p.side == "start" and abs(seg.x0_px - p.x_fall_px) <= reach)
+            or (p.side == "end" and abs(seg.x1_px - p.x_rise_px) <= reach)
+        ]
+
+    def _off_pulse_edges(self, tr: RowTrace, abutting: list[Pulse]) -> tuple[np.ndarray, np.ndarray]:
+        """A lead's traced points without those on the vertical edge of a calibration pulse the lead abuts
+        (``abutting``: see :meth:`_abutting_pulses`).
+
+        A lead that starts right at a start pulse's falling edge (no blank gap) has its first column or two on
+        that edge, whose tall ink run reads as half the pulse (0.5 mV); likewise the last columns before an end
+        pulse's rising edge. Points within half a stroke (+0.5 px) of such an edge are dropped when their reading
+        lies near the middle of the edge (within a fifth of the pulse's height: the centre of a run from foot to
+        top) and a quarter of the pulse's height or more off the straight line through the next two readings
+        inwards; the resampler then holds the nearest reading. A QRS running into the edge mostly continues that
+        line or reads away from the edge's middle, and stays. Nothing is dropped when it would leave fewer than
+        two points.
+        """
+        half = float(self._stroke or 1.0) / 2.0 + 0.5
+        keep = np.ones(tr.x.size, bool)
+        for p in abutting:
+            zone = tr.x <= p.x_fall_px + half if p.side == "start" else tr.x >= p.x_rise_px - half
+            inner = np.flatnonzero(~zone)
+            if inner.size < 2:
+                continue
+            # the two readings next to the zone, inwards
+            a, b = (inner[:2] if p.side == "start" else inner[-2:][::-1]).tolist()
+            line = tr.y[a] + (tr.x - tr.x[a]) * (tr.y[b] - tr.y[a]) / (tr.x[b] - tr.x[a])
+            on_edge = np.abs(tr.y - 0.5 * (p.top_y_px + p.foot_y_px)) <= 0.2 * p.height_px
+            off_line = np.abs(tr.y - line) >= 0.25 * p.height_px
+            keep &= ~(zone & on_edge & off_line)
+        if keep.all() or keep.sum() < 2:
+            return tr.x, tr.y
+        return tr.x[keep], tr.y[keep]
 
 
 #: Limb-lead identities (exact for simultaneous samples): lead -> ((coefficient, lead), ...).

@@ -50,6 +50,7 @@ class SegmentSignal:
     px_per_mv: float
     x_px: np.ndarray
     y_px: np.ndarray
+    pulse_sides: tuple[str, ...] = ()  # "start" / "end": the lead abuts a calibration pulse's edge there
 
 
 def sample_range(t0_s: float, duration_s: float, fs_hz: float, n_samples: int) -> tuple[int, int]:
@@ -143,6 +144,7 @@ def assemble_record(
                 "baseline_y_px": float(seg.baseline_y_px),
                 "px_per_s": float(seg.px_per_s),
                 "px_per_mv": float(seg.px_per_mv),
+                "pulse_sides": list(seg.pulse_sides),
             }
         )
     return sig, geometry

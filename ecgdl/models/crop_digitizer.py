@@ -123,6 +123,34 @@ def edge_fallback(
     return np.where(use, ref, rows), use
 
 
+def pulse_edge_fallback(
+    signal_mv: np.ndarray, ref_mv: np.ndarray, segments: list[dict], n_edge: int
+) -> tuple[np.ndarray, int]:
+    """``signal_mv`` (T, 12) with the first (last) ``n_edge`` samples of every lead segment that starts right
+    after (ends right before) a calibration pulse taken from ``ref_mv`` where that is finite.
+
+    ``segments`` are the classical digitizer's segment dicts (``lead``, ``start_sample``, ``end_sample`` and
+    ``pulse_sides``: the sides where the lead abuts a pulse). A crop network sees the pulse's vertical edge in the
+    lead's first (last) columns and reads part of it as signal; the classical reading leaves the edge out.
+    Returns (signal, number of samples replaced).
+    """
+    out = np.array(signal_mv, dtype=np.float64, copy=True)
+    replaced = 0
+    for seg in segments:
+        j = LEADS.index(seg["lead"])
+        n0, n1 = int(seg["start_sample"]), int(seg["end_sample"])
+        for side in seg.get("pulse_sides") or ():
+            k = (
+                np.arange(n0, min(n1, n0 + n_edge))
+                if side == "start"
+                else np.arange(max(n0, n1 - n_edge), n1)
+            )
+            k = k[np.isfinite(ref_mv[k, j])]
+            out[k, j] = ref_mv[k, j]
+            replaced += k.size
+    return out, replaced
+
+
 def digitize_with_crops(
     predict_rows,
     geometry,
@@ -133,6 +161,7 @@ def digitize_with_crops(
     edge_margin_mm: float = 1.25,
     edge_dilate_s: float = 0.015,
     limb_fit_weights: dict[str, float] | None = None,
+    pulse_edge_s: float = 0.04,
 ) -> EcgRecord:
     """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
 
@@ -167,6 +196,9 @@ def digitize_with_crops(
         np.array([n_samples]),
         max_n=n_samples,
     )[0]
+    signal, n_pulse_edge = pulse_edge_fallback(
+        signal, base.signal_mv, base.meta.get("segments") or [], round(pulse_edge_s * fs_hz)
+    )
     signal, limb_meta = fit_limb_leads_with_check(signal, fs_hz, limb_fit_weights)
     meta = {
         **base.meta,
@@ -175,5 +207,6 @@ def digitize_with_crops(
         "geometry": base.meta.get("digitizer", "classical"),
         "n_crops": len(rows),
         "edge_fallback_frac": float(replaced.mean()) if replaced.size else 0.0,
+        "pulse_edge_samples": n_pulse_edge,
     }
     return EcgRecord(signal, fs_hz, base.record_id, meta)

@@ -73,6 +73,9 @@ class DigitizerModule(L.LightningModule):
         weights: a checkpoint (or the name of a shipped one) to load the network weights from.
         edge_margin_mm / edge_dilate_s: at inference, keep the classical reading where it leaves a crop
             (see :func:`ecgdl.models.crop_digitizer.edge_fallback`); a negative margin turns that off.
+        pulse_edge_s: at inference, the first (last) seconds of a lead that starts (ends) right at a calibration
+            pulse are the classical reading, which leaves the pulse's edge out
+            (:func:`ecgdl.models.crop_digitizer.pulse_edge_fallback`); 0 turns that off.
         page_size_hw: page networks: the (height, width) pages were resized to in training; at inference a
             page is resized to the same scale (None: read at full resolution).
         limb_fit / limb_fit_weights: at inference, fit the limb leads read at the same instants to the Einthoven /
@@ -97,6 +100,7 @@ class DigitizerModule(L.LightningModule):
         weights: str | None = None,
         edge_margin_mm: float = 1.25,
         edge_dilate_s: float = 0.015,
+        pulse_edge_s: float = 0.04,
         page_size_hw: tuple[int, int] | list[int] | None = None,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
@@ -119,6 +123,7 @@ class DigitizerModule(L.LightningModule):
         self.geometry_kwargs = dict(geometry or {})
         self.edge_margin_mm = float(edge_margin_mm)
         self.edge_dilate_s = float(edge_dilate_s)
+        self.pulse_edge_s = float(pulse_edge_s)
         self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = {str(k): float(v) for k, v in (limb_fit_weights or {}).items()}
@@ -352,6 +357,7 @@ class DigitizerModule(L.LightningModule):
             self.crop_spec,
             edge_margin_mm=self.edge_margin_mm,
             edge_dilate_s=self.edge_dilate_s,
+            pulse_edge_s=self.pulse_edge_s,
             limb_fit_weights=self.limb_fit_weights if self.limb_fit else None,
         )
 

@@ -743,6 +743,73 @@ def test_separator_ticks_do_not_zero_the_column_starts() -> None:
     assert errs[True].mean() < 0.5 * errs[False].mean()
 
 
+def test_pulse_edge_points_are_dropped_only_where_they_read_the_edge() -> None:
+    """By hand: an end pulse rising at x = 100 from its foot (y 180) to its top (y 100), stroke 2 px; the lead
+    ends at x = 100.5. A last reading at the edge's centre (140) off the line of the readings before it goes; a
+    steep wave running on along that line, or a reading beyond the foot, stays."""
+    from ecgdl.classical.layout import LeadSegment
+    from ecgdl.classical.pulse import Pulse
+    from ecgdl.classical.trace import RowTrace
+
+    dig = ClassicalDigitizer()
+    dig._stroke = 2.0
+    seg = LeadSegment("V4", 0, 3, 7.5, 2.5, 0.0, 100.5, 180.0, 100, 260)
+    pulse = Pulse("end", 99.0, 100.0, 140.0, 145.0, 180.0, 100.0)
+    x = np.arange(90.0, 101.0)
+
+    def kept(y: np.ndarray) -> np.ndarray:
+        return dig._off_pulse_edges(RowTrace(x, y, x, y, y, y, 2.0, 0.0), dig._abutting_pulses(seg, [pulse]))[
+            0
+        ]
+
+    flat = np.full(x.size, 180.0)
+    assert kept(np.r_[flat[:-1], 140.0]).tolist() == x[:-1].tolist()  # the edge's centre: dropped
+    steep = 180.0 - 4.0 * (
+        x - 90.0
+    )  # an upstroke through the edge's centre, on the line of the readings before
+    assert kept(steep).tolist() == x.tolist()
+    assert kept(np.r_[flat[:-1], 200.0]).tolist() == x.tolist()  # below the foot: a wave, kept
+    start = LeadSegment("I", 0, 0, 0.0, 2.5, 141.0, 600.0, 180.0, 100, 260)
+    first = Pulse("start", 100.0, 100.0, 140.0, 141.0, 180.0, 100.0)
+    xs = np.arange(140.0, 151.0)
+    ys = np.r_[140.0, np.full(10, 180.0)]
+    assert dig._abutting_pulses(seg, [first]) == [] and dig._abutting_pulses(start, [pulse]) == []
+    tr = RowTrace(xs, ys, xs, ys, ys, ys, 2.0, 0.0)
+    got = dig._off_pulse_edges(tr, dig._abutting_pulses(start, [first]))[0]
+    assert got.tolist() == xs[1:].tolist()  # mirrored: the first column, on the falling edge, goes
+
+
+@pytest.mark.parametrize("side", ["start", "end"])
+@pytest.mark.parametrize("cfg_kw", [{}, {"dpi": 300.0, "gain_mm_per_mv": 5.0}])
+def test_a_lead_abutting_a_pulse_does_not_read_its_edge(side: str, cfg_kw: dict) -> None:
+    """The renderer starts a row's signal right at a start pulse's falling edge (and ends it at an end pulse's
+    rising edge): the column on that edge holds a run from the pulse's foot to its top, whose centre read as
+    0.4-0.5 mV. The lead's first (last) two samples must match the truth to within 0.02 mV (offset removed)."""
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _fast_record()
+    img, truth = render_ecg(rec, RenderConfig(pulse=side, **cfg_kw), np.random.default_rng(0))
+    errs = {}
+    for fix in (True, False):
+        dig = ClassicalDigitizer(limb_fit=False)
+        if not fix:  # the same digitizer reading every traced point
+            dig._off_pulse_edges = lambda tr, abutting: (tr.x, tr.y)
+        out = dig.digitize(img, rec.fs_hz, rec.n_samples)
+        e = []
+        for seg in out.meta["segments"]:
+            if (seg["start_sample"] if side == "start" else seg["end_sample"]) not in (0, rec.n_samples):
+                continue
+            j = LEADS.index(seg["lead"])
+            p = out.signal_mv[seg["start_sample"] : seg["end_sample"], j]
+            t = truth.record.signal_mv[seg["start_sample"] : seg["end_sample"], j]
+            ends = slice(0, 2) if side == "start" else slice(-2, None)
+            e.append(np.abs(p[ends] - t[ends] - np.nanmedian(p - t)).max())
+        errs[fix] = np.array(e)
+    assert errs[True].size >= 3
+    assert errs[True].max() < 0.02
+    assert np.median(errs[False]) > 0.3  # mV: what the edge's centre read as
+
+
 @pytest.mark.parametrize("side", ["start", "end"])
 def test_a_steep_wave_leaving_a_tick_is_followed_not_extrapolated(side: str) -> None:
     """A lead starting (or, mirrored, ending) in a trough below the boundary tick: the trace points over the tick

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from ecgdl.constants import N_LEADS
+from ecgdl.constants import LEADS, N_LEADS
 from ecgdl.data.datamodule import EcgDataModule
 from ecgdl.data.targets import CropSpec
 from ecgdl.metrics.snr import snr_kaggle
@@ -34,7 +34,7 @@ from ecgdl.models import (
     soft_argmax,
     trace_from_clean,
 )
-from ecgdl.models.crop_digitizer import edge_fallback, rows_from_signal, segments_to_read
+from ecgdl.models.crop_digitizer import edge_fallback, pulse_edge_fallback, rows_from_signal, segments_to_read
 from ecgdl.models.losses import gaussian_row_target
 from ecgdl.signals.record import EcgRecord
 
@@ -374,6 +374,56 @@ def test_edge_fallback_replaces_only_where_the_reference_leaves_the_crop() -> No
     assert not none_used.any() and np.array_equal(off, rows)
     with pytest.raises(ValueError, match="same shape"):
         edge_fallback(rows, ref[:, :5], 128, 4.0, 0)
+
+
+def test_pulse_edge_fallback_takes_the_reference_next_to_pulses_only() -> None:
+    sig = np.zeros((20, 12))
+    ref = np.ones((20, 12))
+    ref[17, LEADS.index("V4")] = np.nan  # no reference there: the network's value stays
+    segments = [
+        {"lead": "I", "start_sample": 0, "end_sample": 10, "pulse_sides": ["start"]},
+        {"lead": "V4", "start_sample": 10, "end_sample": 20, "pulse_sides": ["end"]},
+        {"lead": "II", "start_sample": 0, "end_sample": 20, "pulse_sides": ["start", "end"]},
+        {"lead": "aVR", "start_sample": 10, "end_sample": 20},  # no pulse (older meta: no key)
+    ]
+    out, n = pulse_edge_fallback(sig, ref, segments, n_edge=3)
+    expected = np.zeros((20, 12))
+    expected[0:3, LEADS.index("I")] = 1
+    expected[[18, 19], LEADS.index("V4")] = 1
+    expected[[0, 1, 2, 17, 18, 19], LEADS.index("II")] = 1
+    np.testing.assert_array_equal(out, expected)
+    assert n == 11 and not sig.any()  # the input is not changed
+
+
+def test_the_shipped_cnn_does_not_read_an_end_pulse_edge() -> None:
+    """Rows ending right at an end pulse's rising edge: the network alone reads 0.3-0.5 mV of the edge into the
+    leads' last samples (it never saw pulses in training); the classical reading there leaves the edge out."""
+    from ecgdl.models.module import DigitizerModule
+    from ecgdl.render import RenderConfig, render_ecg
+
+    fs, t = 500.0, np.arange(5000) / 500.0
+    beats = sum(np.exp(-0.5 * ((t - tb) / 0.012) ** 2) for tb in np.arange(0.1, 10, 0.3))
+    sig = np.stack([(0.5 + 0.05 * j) * beats * (1 if j % 2 else -1) for j in range(12)], axis=1)
+    rec = EcgRecord(sig, fs, "fast")
+    img, truth = render_ecg(rec, RenderConfig(pulse="end"), np.random.default_rng(0))
+    errs = {}
+    for pulse_edge_s in (0.04, 0.0):
+        dig = DigitizerModule(build_network("cnn"), pulse_edge_s=pulse_edge_s).load_weights("cnn").eval()
+        out = dig.digitize(img, fs, 5000)
+        e = []
+        for seg in out.meta["segments"]:
+            if seg["end_sample"] == 5000:
+                j = LEADS.index(seg["lead"])
+                p, tr = (
+                    out.signal_mv[seg["start_sample"] :, j],
+                    truth.record.signal_mv[seg["start_sample"] :, j],
+                )
+                e.append(np.abs(p[-3:] - tr[-3:] - np.median(p - tr)).max())
+        errs[pulse_edge_s] = np.array(e)
+        flagged = sum(len(seg["pulse_sides"]) for seg in out.meta["segments"])
+        assert out.meta["pulse_edge_samples"] == (20 * flagged if pulse_edge_s else 0)
+    assert len(errs[0.0]) == 4
+    assert errs[0.04].max() < 0.05 and errs[0.0].min() > 0.2
 
 
 def test_a_lead_printed_twice_is_read_from_the_longer_strip() -> None:
