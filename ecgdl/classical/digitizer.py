@@ -23,8 +23,9 @@ px/s directly (the narrower half of the widths: a lead ending on a steep wave at
 without either, the rows are taken to span the whole recording at the default speed and gain.
 
 ``record.meta`` gets ``layout``, ``px_per_mm``, ``gain_mm_per_mv``, ``speed_mm_per_s``, ``segments`` (one dict per
-lead segment: lead, start_sample, end_sample, x0_px, baseline_y_px, px_per_s, px_per_mv, in *input image* pixels
-when the page was not warped, else in the rectified frame, see ``segments_frame`` and ``homography``) and more.
+lead segment: lead, start_sample, end_sample, x0_px, baseline_y_px, px_per_s, px_per_mv, pulse_sides, in *input
+image* pixels when the page was not warped, else in the rectified frame, see ``segments_frame`` and
+``homography``), ``row_baselines_px`` (each row's zero line, same frame) and more.
 """
 
 from __future__ import annotations
@@ -366,10 +367,12 @@ class ClassicalDigitizer:
         frame = "input"
         if not rect.identity:
             frame = "rectified"
-        elif scale != 1.0:
+        row_baselines = [float(row.baseline_y_px) for row in rows]
+        if frame == "input" and scale != 1.0:
             for g in geometry:
                 for k in ("x0_px", "baseline_y_px", "px_per_s", "px_per_mv"):
                     g[k] = g[k] / scale
+            row_baselines = [y / scale for y in row_baselines]
         meta: dict[str, Any] = {
             "digitizer": "classical",
             "layout": layout_name,
@@ -387,6 +390,7 @@ class ClassicalDigitizer:
             "perspective": bool(rect.perspective),
             "segments_frame": frame,
             "segments": geometry,
+            "row_baselines_px": row_baselines,  # each row of trace's zero line, in the segments' frame
             "missing_leads": missing,
             "leads_from_einthoven": repaired,
             "timings_s": timings,

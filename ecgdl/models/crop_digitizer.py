@@ -7,7 +7,9 @@ wide, ``height_mm`` tall, the lead's zero-mV baseline at ``baseline_frac`` of th
 
 A crop cannot see a trace that leaves it (deep S waves, tall R waves at 10 mm/mV in a 40-mm crop): where the
 classical tracer's full-page reading lies outside the crop (within ``edge_margin_mm`` of its top or bottom, widened
-by ``edge_dilate_s`` each side), that reading replaces the network's (:func:`edge_fallback`).
+by ``edge_dilate_s`` each side), that reading replaces the network's (:func:`edge_fallback`). Likewise next to a
+calibration pulse (:func:`pulse_edge_fallback`) and on pages whose rows are closer than a crop is tall
+(:func:`crowded_segments`).
 
 A lead printed twice (lead II in its column and in the rhythm strip) is read from the longer strip only, as the
 classical digitizer does (:func:`segments_to_read`): the two strips can sit at slightly different zero lines, and
@@ -123,6 +125,31 @@ def edge_fallback(
     return np.where(use, ref, rows), use
 
 
+def crowded_segments(
+    segments: list[dict], row_baselines_px: list[float], px_per_mm: float, spec: CropSpec
+) -> list[dict]:
+    """The segments whose row has another row's zero line nearer than the crop reaches below its own: within
+    ``(1 - baseline_frac) * height_mm`` (18 mm for the default crop) above or below. A segment belongs to the row
+    whose zero line (``row_baselines_px``, the classical digitizer's meta) is nearest its own baseline.
+
+    A crop network trained on pages whose rows are further apart (the 4-row 3x4+II pages, about 37 mm) cannot tell
+    which of two traces in a crop is its own; on such pages (12x1: rows 10-15 mm apart; 6x2 and 3x4+3: 22-30 mm,
+    not crowded) the classical reading, which tracks each row in its own band, is kept instead
+    (:func:`digitize_with_crops`).
+    """
+    rows = np.asarray(row_baselines_px, np.float64)
+    if rows.size < 2 or px_per_mm <= 0:
+        return []
+    reach = (1.0 - spec.baseline_frac) * spec.height_mm * px_per_mm
+    out = []
+    for seg in segments:
+        own = int(np.argmin(np.abs(rows - float(seg["baseline_y_px"]))))
+        others = np.delete(rows, own)
+        if (np.abs(others - rows[own]) < reach).any():
+            out.append(seg)
+    return out
+
+
 def pulse_edge_fallback(
     signal_mv: np.ndarray, ref_mv: np.ndarray, segments: list[dict], n_edge: int
 ) -> tuple[np.ndarray, int]:
@@ -162,6 +189,7 @@ def digitize_with_crops(
     edge_dilate_s: float = 0.015,
     limb_fit_weights: dict[str, float] | None = None,
     pulse_edge_s: float = 0.04,
+    crowded_fallback: bool = True,
 ) -> EcgRecord:
     """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
 
@@ -170,6 +198,8 @@ def digitize_with_crops(
     ``limb_fit_weights``: when not None, the limb leads are fitted to the Einthoven / Goldberger identities with
     these lead weights (:func:`~ecgdl.signals.limb.fit_limb_leads`); the meta then keeps the consistency of the
     network's reading before the fit (``raw_einthoven_db`` / ``raw_goldberger_db``).
+    ``pulse_edge_s``: see :func:`pulse_edge_fallback`. ``crowded_fallback``: leads whose crop would hold another
+    row's zero line keep the classical reading (:func:`crowded_segments`).
     """
     base = geometry.digitize(image_rgb, fs_hz, n_samples)
     crops, info = cut_page_crops(image_rgb, base.meta, fs_hz, spec)
@@ -196,6 +226,15 @@ def digitize_with_crops(
         np.array([n_samples]),
         max_n=n_samples,
     )[0]
+    crowded = crowded_segments(
+        segments_to_read(base.meta.get("segments") or []),
+        base.meta.get("row_baselines_px") or [],
+        float(base.meta.get("px_per_mm") or 0.0),
+        spec,
+    )
+    for seg in crowded if crowded_fallback else ():
+        j, n0, n1 = LEADS.index(seg["lead"]), int(seg["start_sample"]), int(seg["end_sample"])
+        signal[n0:n1, j] = base.signal_mv[n0:n1, j]
     signal, n_pulse_edge = pulse_edge_fallback(
         signal, base.signal_mv, base.meta.get("segments") or [], round(pulse_edge_s * fs_hz)
     )
@@ -208,5 +247,6 @@ def digitize_with_crops(
         "n_crops": len(rows),
         "edge_fallback_frac": float(replaced.mean()) if replaced.size else 0.0,
         "pulse_edge_samples": n_pulse_edge,
+        "crowded_segments": len(crowded) if crowded_fallback else 0,
     }
     return EcgRecord(signal, fs_hz, base.record_id, meta)

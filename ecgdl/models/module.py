@@ -76,6 +76,8 @@ class DigitizerModule(L.LightningModule):
         pulse_edge_s: at inference, the first (last) seconds of a lead that starts (ends) right at a calibration
             pulse are the classical reading, which leaves the pulse's edge out
             (:func:`ecgdl.models.crop_digitizer.pulse_edge_fallback`); 0 turns that off.
+        crowded_fallback: at inference, leads whose crop would hold another row's zero line (12x1 pages) keep the
+            classical reading (:func:`ecgdl.models.crop_digitizer.crowded_segments`).
         page_size_hw: page networks: the (height, width) pages were resized to in training; at inference a
             page is resized to the same scale (None: read at full resolution).
         limb_fit / limb_fit_weights: at inference, fit the limb leads read at the same instants to the Einthoven /
@@ -101,6 +103,7 @@ class DigitizerModule(L.LightningModule):
         edge_margin_mm: float = 1.25,
         edge_dilate_s: float = 0.015,
         pulse_edge_s: float = 0.04,
+        crowded_fallback: bool = True,
         page_size_hw: tuple[int, int] | list[int] | None = None,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
@@ -124,6 +127,7 @@ class DigitizerModule(L.LightningModule):
         self.edge_margin_mm = float(edge_margin_mm)
         self.edge_dilate_s = float(edge_dilate_s)
         self.pulse_edge_s = float(pulse_edge_s)
+        self.crowded_fallback = bool(crowded_fallback)
         self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = {str(k): float(v) for k, v in (limb_fit_weights or {}).items()}
@@ -358,6 +362,7 @@ class DigitizerModule(L.LightningModule):
             edge_margin_mm=self.edge_margin_mm,
             edge_dilate_s=self.edge_dilate_s,
             pulse_edge_s=self.pulse_edge_s,
+            crowded_fallback=self.crowded_fallback,
             limb_fit_weights=self.limb_fit_weights if self.limb_fit else None,
         )
 

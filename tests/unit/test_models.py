@@ -34,7 +34,13 @@ from ecgdl.models import (
     soft_argmax,
     trace_from_clean,
 )
-from ecgdl.models.crop_digitizer import edge_fallback, pulse_edge_fallback, rows_from_signal, segments_to_read
+from ecgdl.models.crop_digitizer import (
+    crowded_segments,
+    edge_fallback,
+    pulse_edge_fallback,
+    rows_from_signal,
+    segments_to_read,
+)
 from ecgdl.models.losses import gaussian_row_target
 from ecgdl.signals.record import EcgRecord
 
@@ -374,6 +380,53 @@ def test_edge_fallback_replaces_only_where_the_reference_leaves_the_crop() -> No
     assert not none_used.any() and np.array_equal(off, rows)
     with pytest.raises(ValueError, match="same shape"):
         edge_fallback(rows, ref[:, :5], 128, 4.0, 0)
+
+
+def test_crowded_segments_are_those_with_a_row_within_the_crops_reach() -> None:
+    from ecgdl.data.targets import CropSpec
+
+    ppm = 8.0  # px per mm; the default crop reaches 0.45 * 40 = 18 mm below its baseline
+
+    def seg(lead: str, y_mm: float) -> dict:
+        return {"lead": lead, "baseline_y_px": y_mm * ppm}
+
+    # rows 37 mm apart (3x4+II) are not crowded; a segment's baseline 4.6 mm off its row's still belongs to it
+    apart = [seg("I", 54.6), seg("aVR", 50.0), seg("II", 87.0), seg("aVL", 86.8)]
+    assert crowded_segments(apart, [50.0 * ppm, 87.0 * ppm], ppm, CropSpec()) == []
+    # rows 12 mm apart, then one 20 mm below the last: the first three are crowded, the last is out of reach
+    rows_mm = [30.0, 42.0, 54.0, 74.0]
+    segs = [seg(lead, y) for lead, y in zip(["I", "II", "III", "V6"], rows_mm, strict=True)]
+    rows = [y * ppm for y in rows_mm]
+    assert [s["lead"] for s in crowded_segments(segs, rows, ppm, CropSpec())] == ["I", "II", "III"]
+    assert crowded_segments(segs, rows, ppm, CropSpec(height_mm=20.0)) == []  # a 9-mm reach
+    assert crowded_segments(segs, rows, 0.0, CropSpec()) == []  # no scale: nothing is called crowded
+    assert crowded_segments(segs, rows[:1], ppm, CropSpec()) == []  # one row: nothing to crowd it
+
+
+def test_the_shipped_cnn_keeps_the_classical_reading_on_12x1_pages() -> None:
+    """12 rows about 12 mm apart: every 40-mm crop holds its neighbours' traces, and the network alone reads the
+    wrong ones; with the fallback the reading is exactly the classical one."""
+    from ecgdl.classical import ClassicalDigitizer
+    from ecgdl.metrics.snr import snr_kaggle
+    from ecgdl.models.module import DigitizerModule
+    from ecgdl.render import RenderConfig, render_ecg
+    from ecgdl.signals.synthetic import generate_ecg
+
+    rec = generate_ecg(np.random.default_rng(3), fs_hz=500.0)
+    img, truth = render_ecg(rec, RenderConfig(layout="12x1"), np.random.default_rng(3))
+    n = rec.signal_mv.shape[0]
+    out = {}
+    for fallback in (True, False):
+        dig = DigitizerModule(build_network("cnn"), crowded_fallback=fallback).load_weights("cnn").eval()
+        out[fallback] = dig.digitize(img, 500.0, n)
+    classical = ClassicalDigitizer().digitize(img, 500.0, n)
+    assert out[True].meta["crowded_segments"] == 12 and out[False].meta["crowded_segments"] == 0
+    np.testing.assert_allclose(out[True].signal_mv, classical.signal_mv, equal_nan=True)
+    db = {
+        k: snr_kaggle([truth.record.signal_mv], [np.nan_to_num(r.signal_mv)], [500.0]).snr_db
+        for k, r in out.items()
+    }
+    assert db[True] > db[False] + 5  # 17.7 vs 6.5 dB when written
 
 
 def test_pulse_edge_fallback_takes_the_reference_next_to_pulses_only() -> None:
