@@ -723,7 +723,9 @@ class ClassicalDigitizer:
                 continue
             # the two readings next to the zone, inwards
             a, b = (inner[:2] if p.side == "start" else inner[-2:][::-1]).tolist()
-            line = tr.y[a] + (tr.x - tr.x[a]) * (tr.y[b] - tr.y[a]) / (tr.x[b] - tr.x[a])
+            dx = tr.x[b] - tr.x[a]
+            slope = (tr.y[b] - tr.y[a]) / dx if dx != 0 else 0.0  # split tips can share an x
+            line = tr.y[a] + (tr.x - tr.x[a]) * slope
             on_edge = np.abs(tr.y - 0.5 * (p.top_y_px + p.foot_y_px)) <= 0.2 * p.height_px
             off_line = np.abs(tr.y - line) >= 0.25 * p.height_px
             keep &= ~(zone & on_edge & off_line)
