@@ -670,9 +670,10 @@ class ClassicalDigitizer:
         for seg, tr in zip(segs, traces, strict=True):
             if tr is None or tr.x.size < 2:
                 continue
-            starts = [p for p in pulses.get(seg.row, []) if p.side == "start"]
+            row_pulses = pulses.get(seg.row, [])
+            starts = [p for p in row_pulses if p.side == "start"]
             base = starts[0].foot_y_px if starts and seg.col == 0 else isoelectric_level(tr.y)
-            abutting = self._abutting_pulses(seg, pulses.get(seg.row, []))
+            abutting = self._abutting_pulses(seg, row_pulses)
             x, y = self._off_pulse_edges(tr, abutting)
             out.append(
                 SegmentSignal(

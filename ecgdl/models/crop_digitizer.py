@@ -52,12 +52,18 @@ def segments_to_read(segments: list[dict]) -> list[dict]:
 
 
 def cut_page_crops(
-    image_rgb: np.ndarray, meta: dict[str, Any], fs_hz: float, spec: CropSpec
+    image_rgb: np.ndarray,
+    meta: dict[str, Any],
+    fs_hz: float,
+    spec: CropSpec,
+    segments: list[dict] | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Crops (N, h, w, 3) uint8 for every 2.5-s window of every segment a classical digitizer found, with the
     calibration crops_to_signal needs. ``meta`` is that digitizer's record.meta (segments, homography, gain).
-    Segments covered by a longer one of the same lead are skipped (:func:`segments_to_read`)."""
-    segments = segments_to_read(meta.get("segments") or [])
+    ``segments``: the ones to cut, by default all but those covered by a longer one of the same lead
+    (:func:`segments_to_read`)."""
+    if segments is None:
+        segments = segments_to_read(meta.get("segments") or [])
     if not segments:
         raise DigitizationError("crops: the page geometry stage found no lead segments")
     to_input = None
@@ -202,37 +208,46 @@ def digitize_with_crops(
     row's zero line keep the classical reading (:func:`crowded_segments`).
     """
     base = geometry.digitize(image_rgb, fs_hz, n_samples)
-    crops, info = cut_page_crops(image_rgb, base.meta, fs_hz, spec)
-    x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0)
-    rows = predict_rows(x)
-    rows = rows.detach().cpu().numpy() if isinstance(rows, torch.Tensor) else np.asarray(rows)
-    ref = rows_from_signal(base.signal_mv, info, fs_hz, spec.width_px)
-    rows, replaced = edge_fallback(
-        rows,
-        ref,
-        spec.height_px,
-        margin_px=edge_margin_mm * spec.height_px / spec.height_mm,
-        dilate_cols=round(edge_dilate_s * spec.width_px / spec.window_s),
+    to_read = segments_to_read(base.meta.get("segments") or [])
+    crowded = (
+        crowded_segments(
+            to_read, base.meta.get("row_baselines_px") or [], float(base.meta.get("px_per_mm") or 0.0), spec
+        )
+        if crowded_fallback
+        else []
     )
-    signal = crops_to_signal(
-        rows,
-        info["px_per_mv"],
-        info["baseline_y"],
-        info["lead_index"],
-        info["t0_s"],
-        info["s_per_col"],
-        np.zeros(len(rows), np.int64),
-        np.array([fs_hz]),
-        np.array([n_samples]),
-        max_n=n_samples,
-    )[0]
-    crowded = crowded_segments(
-        segments_to_read(base.meta.get("segments") or []),
-        base.meta.get("row_baselines_px") or [],
-        float(base.meta.get("px_per_mm") or 0.0),
-        spec,
-    )
-    for seg in crowded if crowded_fallback else ():
+    # the network reads the other segments only: a crowded lead's reading would be replaced anyway
+    networked = [seg for seg in to_read if not any(seg is c for c in crowded)]
+    signal = np.full((n_samples, len(LEADS)), np.nan)
+    replaced = np.zeros(0, bool)
+    n_crops = 0
+    if networked or not to_read:  # no segments at all: cut_page_crops names the problem
+        crops, info = cut_page_crops(image_rgb, base.meta, fs_hz, spec, networked)
+        x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0)
+        rows = predict_rows(x)
+        rows = rows.detach().cpu().numpy() if isinstance(rows, torch.Tensor) else np.asarray(rows)
+        ref = rows_from_signal(base.signal_mv, info, fs_hz, spec.width_px)
+        rows, replaced = edge_fallback(
+            rows,
+            ref,
+            spec.height_px,
+            margin_px=edge_margin_mm * spec.height_px / spec.height_mm,
+            dilate_cols=round(edge_dilate_s * spec.width_px / spec.window_s),
+        )
+        signal = crops_to_signal(
+            rows,
+            info["px_per_mv"],
+            info["baseline_y"],
+            info["lead_index"],
+            info["t0_s"],
+            info["s_per_col"],
+            np.zeros(len(rows), np.int64),
+            np.array([fs_hz]),
+            np.array([n_samples]),
+            max_n=n_samples,
+        )[0]
+        n_crops = len(rows)
+    for seg in crowded:
         j, n0, n1 = LEADS.index(seg["lead"]), int(seg["start_sample"]), int(seg["end_sample"])
         signal[n0:n1, j] = base.signal_mv[n0:n1, j]
     signal, n_pulse_edge = pulse_edge_fallback(
@@ -244,9 +259,9 @@ def digitize_with_crops(
         **limb_meta,
         "digitizer": "crops",
         "geometry": base.meta.get("digitizer", "classical"),
-        "n_crops": len(rows),
+        "n_crops": n_crops,
         "edge_fallback_frac": float(replaced.mean()) if replaced.size else 0.0,
         "pulse_edge_samples": n_pulse_edge,
-        "crowded_segments": len(crowded) if crowded_fallback else 0,
+        "crowded_segments": len(crowded),
     }
     return EcgRecord(signal, fs_hz, base.record_id, meta)
