@@ -421,7 +421,9 @@ def test_the_shipped_cnn_keeps_the_classical_reading_on_12x1_pages() -> None:
         out[fallback] = dig.digitize(img, 500.0, n)
     classical = ClassicalDigitizer().digitize(img, 500.0, n)
     assert out[True].meta["crowded_segments"] == 12 and out[False].meta["crowded_segments"] == 0
-    assert out[True].meta["n_crops"] == 0 and out[False].meta["n_crops"] > 0  # no network run for crowded leads
+    assert (
+        out[True].meta["n_crops"] == 0 and out[False].meta["n_crops"] > 0
+    )  # no network run for crowded leads
     np.testing.assert_allclose(out[True].signal_mv, classical.signal_mv, equal_nan=True)
     db = {
         k: snr_kaggle([truth.record.signal_mv], [np.nan_to_num(r.signal_mv)], [500.0]).snr_db
