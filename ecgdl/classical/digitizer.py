@@ -83,6 +83,12 @@ class ClassicalDigitizer:
         rectify: deskew and correct perspective; ``perspective`` allows a homography beyond a rotation.
         max_angle_deg / min_angle_deg: largest rotation searched / smallest one corrected.
         detect_pulses: look for 1 mV calibration pulses (``pulse_mv`` by ``pulse_s``) at row ends.
+        pulse_overlap_samples: a lead that follows a start pulse without a gap begins this many samples (at the
+            requested ``fs_hz``) before the centre of the pulse's falling edge. ECG-Image-Kit (the Kaggle images)
+            draws its 0.2 s pulse as a polyline of 2 zero samples, 100 at 1 mV and 2 zeros, at the record's
+            sampling rate, and starts the lead 100 samples after the pulse's first point: its edges' centres sit
+            1.5 and 101.5 samples in, so the lead starts 1.5 samples before the fall (0.6 px at 200 dpi and
+            500 Hz; read as 0, the whole row is 3 ms late). 0: the lead starts at the fall.
         min_px_per_mm / max_px_per_mm: plausible grid scales.
         jump_cost / baseline_pull / gap_cost / foreign_cost: trace-tracking costs (see
             :func:`ecgdl.classical.trace.extract_row_trace`).
@@ -131,6 +137,7 @@ class ClassicalDigitizer:
         detect_pulses: bool = True,
         pulse_mv: float = 1.0,
         pulse_s: float = 0.2,
+        pulse_overlap_samples: float = 1.5,
         min_px_per_mm: float = 1.5,
         max_px_per_mm: float = 60.0,
         jump_cost: float = 1.0,
@@ -172,6 +179,9 @@ class ClassicalDigitizer:
         self.detect_pulses = bool(detect_pulses)
         self.pulse_mv = float(pulse_mv)
         self.pulse_s = float(pulse_s)
+        if pulse_overlap_samples < 0:
+            raise ValueError(f"pulse_overlap_samples must be >= 0, got {pulse_overlap_samples}")
+        self.pulse_overlap_samples = float(pulse_overlap_samples)
         self.min_px_per_mm = float(min_px_per_mm)
         self.max_px_per_mm = float(max_px_per_mm)
         self.jump_cost = float(jump_cost)
@@ -311,7 +321,16 @@ class ClassicalDigitizer:
             )
         rows = _align_rows(rows, cal.px_per_mm_x)
         rows = [
-            self._trim_row(row, pulses.get(i, []), ink, bands[i], cal.px_per_mm_x, scales["px_per_s"], stroke)
+            self._trim_row(
+                row,
+                pulses.get(i, []),
+                ink,
+                bands[i],
+                cal.px_per_mm_x,
+                scales["px_per_s"],
+                stroke,
+                scales["px_per_s"] / fs_hz,
+            )
             for i, row in enumerate(rows)
         ]
         timings["pulse"] = time.perf_counter() - t
@@ -319,7 +338,14 @@ class ClassicalDigitizer:
         # 7. lead segments, each traced on its own (a lead boundary is a free jump)
         t = time.perf_counter()
         duration_s = n_samples / fs_hz
-        segs = build_segments(layout_name, rows, scales["px_per_s"], duration_s, page.shape[0])
+        segs = build_segments(
+            layout_name,
+            rows,
+            scales["px_per_s"],
+            duration_s,
+            page.shape[0],
+            sample_px=scales["px_per_s"] / fs_hz,
+        )
         traces = []
         n_cols = LAYOUTS[layout_name].n_cols
         # Thin steep strokes break up in the mask (a QRS at a lead's start is then missed, or a label followed):
@@ -618,19 +644,24 @@ class ClassicalDigitizer:
         ppm: float,
         px_per_s: float,
         stroke_px: float,
+        sample_px: float = 0.0,
     ) -> RowBand:
-        """Where the signal of a row starts and ends (sub-pixel: the first sample sits at the stroke's centre).
+        """Where the first and the last sample of a row lie (sub-pixel: at the stroke's centre).
 
-        After a start pulse the signal starts past a blank gap within 3 mm, else right at the pulse's falling
-        edge, taken as rising edge + the nominal pulse width when the measured width agrees; before an end pulse
-        likewise. Without a pulse, the ink's ends are moved inwards by half a stroke.
+        After a start pulse the signal starts past a blank gap within 3 mm, else ``pulse_overlap_samples`` sample
+        steps (``sample_px`` each) before the pulse's falling edge, that edge taken as rising edge + the nominal
+        pulse width when the measured width agrees. Before an end pulse it ends past a blank gap likewise, else
+        one step before the pulse's rising edge (where the next sample would be). An end without a pulse lies half
+        a stroke inside the ink's end (:func:`~ecgdl.classical.layout.stroke_end`).
         """
         half = max(0.0, (stroke_px - 1.0) / 2.0)
         x0, x1 = row.x_start_px + half, row.x_end_px - half
-        if not pulses:
+        sides = {p.side for p in pulses}
+        if "start" not in sides:
             e0 = stroke_end(ink.weight, band[0], band[1], round(row.x_start_px), stroke_px, "start")
-            e1 = stroke_end(ink.weight, band[0], band[1], round(row.x_end_px), stroke_px, "end")
             x0 = e0 if e0 is not None and abs(e0 - x0) < stroke_px else x0
+        if "end" not in sides:
+            e1 = stroke_end(ink.weight, band[0], band[1], round(row.x_end_px), stroke_px, "end")
             x1 = e1 if e1 is not None and abs(e1 - x1) < stroke_px else x1
         cols = ink.mask[band[0] : band[1]].any(axis=0)
         reach = round(3.0 * ppm)
@@ -641,7 +672,7 @@ class ClassicalDigitizer:
                 fall = p.x_rise_px + nominal if width_ok else p.x_fall_px
                 a = int(np.ceil(p.x_fall_px + stroke_px / 2.0)) + 1
                 seg = cols[a : a + reach]
-                start = fall
+                start = fall - self.pulse_overlap_samples * sample_px
                 if (~seg).any():
                     after = np.flatnonzero(seg[np.argmax(~seg) :])
                     if after.size:
@@ -651,7 +682,7 @@ class ClassicalDigitizer:
                 rise = p.x_fall_px - nominal if width_ok else p.x_rise_px
                 b = int(np.floor(p.x_rise_px - stroke_px / 2.0)) - 1
                 seg = cols[max(0, b - reach + 1) : b + 1][::-1]
-                end = rise
+                end = rise - sample_px
                 if (~seg).any():
                     before = np.flatnonzero(seg[np.argmax(~seg) :])
                     if before.size:

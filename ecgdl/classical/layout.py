@@ -300,11 +300,13 @@ def build_segments(
     duration_s: float,
     page_height_px: int,
     snap_width_tol: float = 0.015,
+    sample_px: float = 0.0,
 ) -> list[LeadSegment]:
     """Lead segments of layout ``name`` on ``rows`` (one per printed lead, rhythm strips included).
 
-    A grid row's columns are ``row width / n_cols`` wide, or exactly ``duration / n_cols`` seconds when that
-    agrees within ``snap_width_tol`` (relative)."""
+    A grid row's columns are ``(row width + sample_px) / n_cols`` wide (a row's ink runs from its first sample
+    to its last, one sample step, ``sample_px``, short of ``n_cols`` whole columns), or exactly
+    ``duration / n_cols`` seconds when that agrees within ``snap_width_tol`` (relative)."""
     spec = LAYOUTS[name]
     segs: list[LeadSegment] = []
     n_grid = len(spec.grid)
@@ -327,7 +329,7 @@ def build_segments(
         )
         if r < n_grid:
             col_s = duration_s / n_cols
-            width = row.width_px / n_cols
+            width = (row.width_px + sample_px) / n_cols
             # Columns are exactly one window wide when the row spans the whole recording: prefer the calibrated
             # width when the measured one agrees (the measured ends are only good to a pixel or two).
             nominal = col_s * px_per_s

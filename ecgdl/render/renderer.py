@@ -75,9 +75,13 @@ class RenderConfig:
         return round(w_mm * self.px_per_mm), round(h_mm * self.px_per_mm)
 
 
-# Calibration pulse: a 1 mV step 0.2 s wide; as in ECG-Image-Kit it rises at the row start and the trace begins
-# where it falls (no flat lead-in or gap).
+# Calibration pulse: a 1 mV step 0.2 s wide, and the trace begins 0.2 s after the pulse's first point.
 _PULSE_PRE_S, _PULSE_WIDTH_S, _PULSE_POST_S, _PULSE_GAP_MM = 0.0, 0.2, 0.0, 0.0
+# A start pulse is drawn as ECG-Image-Kit draws it: a polyline through samples of the record's rate, 2 at 0 mV,
+# 0.2 s at 1 mV and 2 at 0 mV, so its edges are one-sample ramps whose centres lie 1.5 samples after its first
+# point and 1.5 samples after the trace's start (pulse and trace overlap there). End pulses (not an ECG-Image-Kit
+# feature) keep vertical edges and the trace ends where they rise.
+_PULSE_LEAD_SAMPLES = 2
 # ECG-Image-Kit's zero-mV baselines of a 4-row page (3x4+II), as fractions of the page height (measured on
 # ../shared/data/dev_eik_clean: 708.33, 991.67, 1275.0 and 1534.7 px of 1700).
 _EIK_4ROW_BASELINES = (5 / 12, 7 / 12, 9 / 12, 0.90276)
@@ -260,13 +264,28 @@ def render_ecg(
     # Calibration pulses (1 mV), drawn in the trace colour; separators and labels in black.
     pulse_boxes: list[tuple[float, float, float, float]] = []
     if geom.pulse_x0_px is not None:
+        step = px_per_s / fs
         for base in geom.row_baselines_y_px:
             x = geom.pulse_x0_px
             xa = x + _PULSE_PRE_S * px_per_s
             xb = xa + _PULSE_WIDTH_S * px_per_s
             xe = xb + _PULSE_POST_S * px_per_s
             top = base - px_per_mv
-            pulse = np.array([[x, base], [xa, base], [xa, top], [xb, top], [xb, base], [xe, base]])
+            if config.pulse == "start":
+                k = _PULSE_LEAD_SAMPLES
+                pulse = np.array(
+                    [
+                        [xa, base],
+                        [xa + (k - 1) * step, base],
+                        [xa + k * step, top],
+                        [xb + (k - 1) * step, top],
+                        [xb + k * step, base],
+                        [xb + (k + 1) * step, base],
+                    ]
+                )
+                xa, xb = xa + (k - 0.5) * step, xb + (k - 0.5) * step  # the edges' centres
+            else:
+                pulse = np.array([[x, base], [xa, base], [xa, top], [xb, top], [xb, base], [xe, base]])
             polylines.append(np.round(pulse * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2))
             pulse_boxes.append((xa, top, xb, base))
     if config.draw_traces and polylines:

@@ -782,9 +782,9 @@ def test_pulse_edge_points_are_dropped_only_where_they_read_the_edge() -> None:
 @pytest.mark.parametrize("side", ["start", "end"])
 @pytest.mark.parametrize("cfg_kw", [{}, {"dpi": 300.0, "gain_mm_per_mv": 5.0}])
 def test_a_lead_abutting_a_pulse_does_not_read_its_edge(side: str, cfg_kw: dict) -> None:
-    """The renderer starts a row's signal right at a start pulse's falling edge (and ends it at an end pulse's
-    rising edge): the column on that edge holds a run from the pulse's foot to its top, whose centre read as
-    0.4-0.5 mV. The lead's first (last) two samples must match the truth to within 0.02 mV (offset removed)."""
+    """The renderer starts a row's signal 1.5 samples before a start pulse's falling edge, as ECG-Image-Kit does
+    (and ends it one sample before an end pulse's rising edge): the column on that edge holds a run from the
+    pulse's foot to its top, whose centre read as 0.4-0.5 mV. The lead's first (last) two samples must match the truth to within 0.02 mV (offset removed)."""
     from ecgdl.render import RenderConfig, render_ecg
 
     rec = _fast_record()
@@ -920,6 +920,67 @@ def test_digitizer_on_dev_eik_clean(shared_data: Path) -> None:
     from ecgdl.metrics.snr import snr_kaggle
 
     assert snr_kaggle(truths, preds, 500.0).snr_db >= DEV_EIK_MIN_DB
+
+
+@pytest.mark.shared_data
+def test_time_origin_after_an_ecg_image_kit_pulse(shared_data: Path) -> None:
+    """Record 2132 of dev_eik_clean has ECG-Image-Kit's calibration pulses, whose falling edge lies 1.5 samples
+    after the lead's first sample. Read with that overlap, the metric's best lag is 0 on every lead; read as if
+    the lead began at the fall, the whole page is 3 ms (1.5 samples) late and the lags are 1-2 samples (each
+    lag costs the metric the lead's first samples, counted as 0 mV)."""
+    from ecgdl.metrics.snr import find_lags
+
+    root = shared_data / "dev_eik_clean"
+    truth = pd.read_csv(root / "train" / "2132" / "2132.csv")[list(LEADS)].to_numpy()
+    image = load_image(root / "train" / "2132" / "2132-0001.png")
+    lags = {}
+    for overlap in (1.5, 0.0):
+        rec = ClassicalDigitizer(pulse_overlap_samples=overlap).digitize(image, 500.0, 5000, "2132")
+        assert rec.meta["n_pulses"] >= 4
+        lags[overlap] = []
+        for k in range(12):
+            rows = np.isfinite(truth[:, k])
+            t, p = truth[rows, k], rec.signal_mv[rows, k]
+            lags[overlap].append(int(find_lags(t - t.mean(), p - p.mean(), 100)))
+    assert lags[1.5] == [0] * 12
+    assert min(lags[0.0]) >= 1
+    with pytest.raises(ValueError, match="pulse_overlap_samples"):
+        ClassicalDigitizer(pulse_overlap_samples=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("pulse", "speed", "fs_hz"),
+    [
+        ("start", 25.0, 500.0),
+        ("start", 50.0, 250.0),
+        ("end", 25.0, 500.0),
+        ("end", 50.0, 500.0),
+        ("none", 50.0, 500.0),
+    ],
+)
+def test_every_lead_starts_where_its_first_sample_was_drawn(pulse: str, speed: float, fs_hz: float) -> None:
+    """The page x of each lead's first sample (``x0_px`` in the meta) against the renderer's truth, in sample
+    steps: after a start pulse (1.5 samples before its fall), from the ink's start (with or without an end
+    pulse), and for the later columns of a row whose ink is one sample step short of whole columns (50 mm/s:
+    the columns print only part of each 2.5 s window)."""
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record(fs_hz=fs_hz)
+    img, truth = render_ecg(rec, RenderConfig(pulse=pulse, speed_mm_per_s=speed), np.random.default_rng(0))
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    step_px = speed * truth.px_per_mm / fs_hz
+    errors = []
+    for seg in out.meta["segments"]:
+        (panel,) = [
+            p
+            for p in truth.panels
+            if p.lead == seg["lead"]
+            and p.start_sample == seg["start_sample"]
+            and abs(p.end_sample - seg["end_sample"]) <= 2
+        ]
+        errors.append((seg["x0_px"] - panel.points_xy[0, 0]) / step_px)
+    assert len(errors) == 13
+    assert np.abs(errors).max() < 0.3, np.round(errors, 2)
 
 
 def test_ink_model_replaces_the_classical_ink() -> None:

@@ -104,6 +104,36 @@ def test_stroke_lies_on_truth_for_every_speed_and_gain(speed: float, gain: float
     assert x1 - x0 == pytest.approx(0.2 * speed * 100 / 25.4)  # 0.2 s wide
 
 
+def test_start_pulse_is_drawn_as_ecg_image_kit_draws_it() -> None:
+    """ECG-Image-Kit plots its pulse through samples of the record's rate (2 at 0 mV, 0.2 s at 1 mV, 2 at 0 mV),
+    starting 0.2 s before the lead's first sample: each edge is a one-sample ramp whose centre lies 1.5 samples
+    after the pulse's first point (rise) or after the lead's first sample (fall). At 250 Hz and 50 mm/s, 300 dpi,
+    a sample step is 2.4 px: the ink at half the pulse's height is centred on the box's edges."""
+    fs = 250.0
+    config = RenderConfig(
+        pulse="start",
+        dpi=300,
+        speed_mm_per_s=50,
+        grid_colour="none",
+        labels=False,
+        header=False,
+        footer=False,
+    )
+    image, truth = render_ecg(_record(fs_hz=fs), config, np.random.default_rng(0))
+    step = truth.px_per_s / fs
+    x0, y_top, x1, y_base = truth.pulse_boxes_xyxy[0]
+    first = truth.panels[0].points_xy[0, 0]  # lead I, row 0
+    assert x1 == pytest.approx(first + 1.5 * step)
+    assert x1 - x0 == pytest.approx(0.2 * truth.px_per_s)
+    assert y_base - y_top == pytest.approx(truth.px_per_mv)
+    ink = 255.0 - image.min(axis=2).astype(float)  # darkness, anti-aliased
+    mid = ink[round((y_top + y_base) / 2)]
+    for edge in (x0, x1):
+        lo, hi = int(edge) - 6, int(edge) + 7
+        centre = float((np.arange(lo, hi) * mid[lo:hi]).sum() / mid[lo:hi].sum())
+        assert centre == pytest.approx(edge, abs=0.3)
+
+
 @pytest.mark.parametrize("colour", list(GRID_SCHEMES))
 def test_grid_colours_keep_the_trace_distinct(colour: str) -> None:
     image, truth = render_ecg(
