@@ -236,12 +236,16 @@ def remove_separator_bars(
     max_height_mm: float = 16.0,
     max_width_mm: float = 1.5,
     min_fill: float = 0.85,
+    match_px: int = 2,
 ) -> tuple[InkMap, list[tuple[int, int, int, int]]]:
     """Blank the short, solid vertical bars that some printers put between leads (lead separators).
 
     A bar survives an opening with a box wider than the trace stroke and at least ``min_height_mm`` tall, is a
     nearly perfect rectangle (``min_fill`` of its bounding box inked) and ends cleanly (no ink continuing right
-    above or below it); a QRS spike, even one touching a bar, is not. Returns the
+    above or below it); a QRS spike, even one touching a bar, is not. A bar that a steep wave runs into (ink above
+    or below it: a QRS at the column boundary) is removed too when it has the size of two clean bars of the page
+    and the x of one (within ``match_px``): the printer's separators repeat down the page at the column starts,
+    all alike, a spike's solid core does not. Only the bar goes; the wave's ink above or below it stays for the tracer. Returns the
     cleaned ink and the removed boxes (x, y, w, h).
     """
     kw = max(3, int(np.ceil(1.6 * stroke_px)) + 1)
@@ -252,6 +256,8 @@ def remove_separator_bars(
         return ink, []
     n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     boxes = []
+    touched = []  # bar-shaped, with ink running on above or below
+    rect: list[tuple[int, int, int, int]] = []
     remove = np.zeros(n, bool)
     probe = max(2, round(0.6 * px_per_mm))
     for i in range(1, n):
@@ -267,14 +273,25 @@ def remove_separator_bars(
         above = ink.mask[max(0, y - probe) : y, x : x + w]
         below = ink.mask[y + h : y + h + probe, x : x + w]
         if (above.size and above.mean() > 0.35) or (below.size and below.mean() > 0.35):
+            touched.append(i)
             continue
         remove[i] = True
         boxes.append((int(x), int(y), int(w), int(h)))
+    for i in touched:
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        alike = [b for b in boxes if abs(b[2] - w) <= match_px and abs(b[3] - h) <= match_px]
+        twin = next((b for b in alike if abs(b[0] - x) <= match_px), None)
+        if len(alike) >= 2 and twin is not None:
+            # the twin's columns only: the wave running along the bar's side is often merged into the component
+            rect.append((twin[0], y, twin[2], h))
     if not boxes:
         return ink, []
     bar = remove[labels]
     # Grow by one pixel to take the anti-aliased rim too.
     bar = cv2.dilate(bar.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    for x, y, w, h in rect:  # exactly the bar, so the wave's ink beside, above and below it stays
+        bar[y : y + h, x : x + w] = True
+    boxes.extend(rect)
     weight = ink.weight.copy()
     weight[bar] = 0.0
     return InkMap(weight, ink.mask & ~bar, ink.threshold, ink.grid_residual), boxes

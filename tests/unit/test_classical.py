@@ -271,6 +271,33 @@ def test_long_runs_and_separator_bars() -> None:
     assert cleaned.mask[144:157, 100].any()
 
 
+def test_a_separator_bar_a_wave_runs_into_is_removed_when_it_repeats_down_the_page() -> None:
+    """Four rows with a 6 x 51 px bar at the same x (ECG-Image-Kit's column separators). In the last row a QRS
+    upstroke runs up the bar's left side and out above it, so ink continues above that bar: alone it would pass
+    for a spike's solid core and stay (it did, and the tracer read the bar's middle as the lead's last samples:
+    0 mV for a 0.5 mV R wave). Since it has the size of the other bars and their x, exactly its rectangle goes and
+    the wave's ink beside and above it stays. The same bar-shaped ink on a page without other bars stays."""
+    page = np.full((620, 400, 3), 255, np.uint8)
+    for base in (100, 240, 380, 520):
+        for xs in (np.linspace(20, 196, 100), np.linspace(204, 380, 100)):  # wavy: straight lines are grid
+            draw_curve(page, xs, base + 3 * np.sin(xs / 10), thickness=2)
+        cv2.rectangle(page, (198, base - 25), (203, base + 25), (0, 0, 0), -1)
+    # the last row's lead ends in an upstroke along the bar's left edge, out to 30 px above its top (y 495)
+    cv2.line(page, (190, 540), (197, 496), (0, 0, 0), 2)
+    cv2.line(page, (199, 496), (200, 466), (0, 0, 0), 2)
+    ink = extract_ink(page, px_per_mm=7.874)
+    cleaned, boxes = remove_separator_bars(ink, 2.0, 7.874)
+    assert len(boxes) == 4 and all(abs(b[0] - 198) <= 1 for b in boxes)
+    assert not cleaned.mask[500:545, 199:203].any()  # the bar's inside
+    assert ink.mask[490:495, 198:204].mean() > 0.35  # ink runs on above that bar: not a clean one
+    assert cleaned.mask[466:495, 196:202].any(axis=1).all()  # the wave above the bar stays
+    assert cleaned.mask[497:540, 190:198].any(axis=1).all()  # ... and beside it
+    lone = page.copy()
+    lone[:450] = 255  # only the touched bar is left
+    _, lone_boxes = remove_separator_bars(extract_ink(lone, px_per_mm=7.874), 2.0, 7.874)
+    assert lone_boxes == []
+
+
 # ------------------------------------------------------------------------------------------------ trace
 
 
