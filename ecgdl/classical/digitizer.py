@@ -677,7 +677,8 @@ class ClassicalDigitizer:
                     after = np.flatnonzero(seg[np.argmax(~seg) :])
                     if after.size:
                         start = float(a + np.argmax(~seg) + after[0]) + half
-                x0 = max(row.x_start_px, start)
+                # the lead may begin inside the fall's ramp, left of where the row's own ink was found to start
+                x0 = max(row.x_start_px - self.pulse_overlap_samples * sample_px - 1.0, start)
             else:
                 rise = p.x_fall_px - nominal if width_ok else p.x_rise_px
                 b = int(np.floor(p.x_rise_px - stroke_px / 2.0)) - 1
@@ -740,11 +741,13 @@ class ClassicalDigitizer:
         A lead that starts right at a start pulse's falling edge (no blank gap) has its first column or two on
         that edge, whose tall ink run reads as half the pulse (0.5 mV); likewise the last columns before an end
         pulse's rising edge. Points within half a stroke (+0.5 px) of such an edge are dropped when their reading
-        lies near the middle of the edge (within a fifth of the pulse's height: the centre of a run from foot to
-        top) and a quarter of the pulse's height or more off the straight line through the next two readings
-        inwards; the resampler then holds the nearest reading. A QRS running into the edge mostly continues that
-        line or reads away from the edge's middle, and stays. Nothing is dropped when it would leave fewer than
-        two points.
+        lies on the edge: within the pulse's height (+1 px) for a start pulse, whose falling edge is a one-sample
+        ramp that the lead's first samples overlap (ECG-Image-Kit's, and our renderer's) and reads anywhere along
+        it, and within a fifth of the height of its middle for an end pulse's vertical edge (which reads as the
+        centre of a run from foot to top); and a quarter of the pulse's height or more off the straight line
+        through the next two readings inwards; the resampler then holds the nearest reading. A
+        QRS running into the edge mostly continues that line, and stays. Nothing is dropped when it would leave
+        fewer than two points.
         """
         half = float(self._stroke or 1.0) / 2.0 + 0.5
         keep = np.ones(tr.x.size, bool)
@@ -758,7 +761,8 @@ class ClassicalDigitizer:
             dx = tr.x[b] - tr.x[a]
             slope = (tr.y[b] - tr.y[a]) / dx if dx != 0 else 0.0  # split tips can share an x
             line = tr.y[a] + (tr.x - tr.x[a]) * slope
-            on_edge = np.abs(tr.y - 0.5 * (p.top_y_px + p.foot_y_px)) <= 0.2 * p.height_px
+            reach = 0.5 * p.height_px + 1.0 if p.side == "start" else 0.2 * p.height_px
+            on_edge = np.abs(tr.y - 0.5 * (p.top_y_px + p.foot_y_px)) <= reach
             off_line = np.abs(tr.y - line) >= 0.25 * p.height_px
             keep &= ~(zone & on_edge & off_line)
         if keep.all() or keep.sum() < 2:

@@ -244,8 +244,9 @@ def remove_separator_bars(
     nearly perfect rectangle (``min_fill`` of its bounding box inked) and ends cleanly (no ink continuing right
     above or below it); a QRS spike, even one touching a bar, is not. A bar that a steep wave runs into (ink above
     or below it: a QRS at the column boundary) is removed too when it has the size of two clean bars of the page
-    and the x of one (within ``match_px``): the printer's separators repeat down the page at the column starts,
-    all alike, a spike's solid core does not. Only the bar goes; the wave's ink above or below it stays for the tracer. Returns the
+    (within ``match_px``; a column or two wider where the wave runs along its side) and the x of a clean bar or
+    of another such blob: the printer's separators repeat down the page at the column starts, all alike, a
+    spike's solid core does not. Only the bar goes; the wave's ink above or below it stays for the tracer. Returns the
     cleaned ink and the removed boxes (x, y, w, h).
     """
     kw = max(3, int(np.ceil(1.6 * stroke_px)) + 1)
@@ -277,13 +278,27 @@ def remove_separator_bars(
             continue
         remove[i] = True
         boxes.append((int(x), int(y), int(w), int(h)))
-    for i in touched:
-        x, y, w, h = (int(v) for v in stats[i, :4])
-        alike = [b for b in boxes if abs(b[2] - w) <= match_px and abs(b[3] - h) <= match_px]
-        twin = next((b for b in alike if abs(b[0] - x) <= match_px), None)
-        if len(alike) >= 2 and twin is not None:
-            # the twin's columns only: the wave running along the bar's side is often merged into the component
-            rect.append((twin[0], y, twin[2], h))
+    # Bar-shaped blobs with ink running on: the size of two clean bars (a wave running along a bar's side may
+    # widen the blob by a column or two) and the x of a clean bar or of another such blob (bars repeat down the
+    # page at the column starts; all those of one column may be touched).
+    if len(boxes) >= 2:
+        widths = [b[2] for b in boxes]
+        bar_w = int(np.median(widths))
+        cands = []
+        for i in touched:
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            alike = sum(abs(bw - bar_w) <= match_px and abs(bh - h) <= match_px for _, _, bw, bh in boxes)
+            if alike >= 2 and bar_w <= w <= bar_w + match_px:
+                cands.append((x, y, w, h))
+        for k, (x, y, w, h) in enumerate(cands):
+            others = [b[0] for b in boxes] + [c[0] for j, c in enumerate(cands) if j != k]
+            if not any(abs(ox - x) <= match_px for ox in others):
+                continue
+            # the bar's own columns: the bar_w-wide window of the blob's columns inked over most rows
+            fill = ink.mask[y : y + h, x : x + w].mean(axis=0)
+            starts = range(w - bar_w + 1)
+            x0 = x + max(starts, key=lambda o: float(fill[o : o + bar_w].sum()))
+            rect.append((x0, y, bar_w, h))
     if not boxes:
         return ink, []
     bar = remove[labels]

@@ -298,6 +298,29 @@ def test_a_separator_bar_a_wave_runs_into_is_removed_when_it_repeats_down_the_pa
     assert lone_boxes == []
 
 
+def test_touched_separator_bars_of_one_column_are_removed_together() -> None:
+    """ECG-Image-Kit's 4-column pages: the bars at one column start can all be touched by waves (here both of the
+    second column's, a wave running up each bar's left side and out over its top), so none has a clean twin at
+    its x. They are removed all the same, as the other column's clean bars have their size and they share an x;
+    only the bar's own 6 columns go (the blob is 7-8 wide with the wave along its side)."""
+    page = np.full((400, 400, 3), 255, np.uint8)
+    for base in (100, 200, 300):
+        for xs in (np.linspace(10, 116, 60), np.linspace(124, 276, 80), np.linspace(284, 390, 60)):
+            draw_curve(page, xs, base + 3 * np.sin(xs / 10), thickness=2)
+        cv2.rectangle(page, (118, base - 25), (123, base + 25), (0, 0, 0), -1)
+    for base in (100, 200):  # the second column's bars, each with a wave running into it
+        cv2.rectangle(page, (278, base - 25), (283, base + 25), (0, 0, 0), -1)
+        cv2.line(page, (270, base + 20), (277, base - 24), (0, 0, 0), 2)
+        cv2.line(page, (279, base - 24), (280, base - 54), (0, 0, 0), 2)
+    ink = extract_ink(page, px_per_mm=7.874)
+    cleaned, boxes = remove_separator_bars(ink, 2.0, 7.874)
+    assert sorted(b[0] for b in boxes) == [118, 118, 118, 278, 278]
+    assert all(b[2] == 6 for b in boxes)
+    for base in (100, 200):
+        assert not cleaned.mask[base - 20 : base + 20, 279:283].any()
+        assert cleaned.mask[base - 54 : base - 26, 277:282].any(axis=1).all()  # the wave over the bar stays
+
+
 # ------------------------------------------------------------------------------------------------ trace
 
 
@@ -976,16 +999,21 @@ def test_time_origin_after_an_ecg_image_kit_pulse(shared_data: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("pulse", "speed", "fs_hz"),
+    ("pulse", "speed", "fs_hz", "dpi"),
     [
-        ("start", 25.0, 500.0),
-        ("start", 50.0, 250.0),
-        ("end", 25.0, 500.0),
-        ("end", 50.0, 500.0),
-        ("none", 50.0, 500.0),
+        ("start", 25.0, 500.0, 200.0),
+        ("start", 50.0, 250.0, 200.0),
+        # 150 dpi, 20 mm/mV: the row's own ink was found to start right of the fall, where the lead was clamped
+        # (1.4 samples late)
+        ("start", 25.0, 500.0, 150.0),
+        ("end", 25.0, 500.0, 200.0),
+        ("end", 50.0, 500.0, 200.0),
+        ("none", 50.0, 500.0, 200.0),
     ],
 )
-def test_every_lead_starts_where_its_first_sample_was_drawn(pulse: str, speed: float, fs_hz: float) -> None:
+def test_every_lead_starts_where_its_first_sample_was_drawn(
+    pulse: str, speed: float, fs_hz: float, dpi: float
+) -> None:
     """The page x of each lead's first sample (``x0_px`` in the meta) against the renderer's truth, in sample
     steps: after a start pulse (1.5 samples before its fall), from the ink's start (with or without an end
     pulse), and for the later columns of a row whose ink is one sample step short of whole columns (50 mm/s:
@@ -993,7 +1021,10 @@ def test_every_lead_starts_where_its_first_sample_was_drawn(pulse: str, speed: f
     from ecgdl.render import RenderConfig, render_ecg
 
     rec = _record(fs_hz=fs_hz)
-    img, truth = render_ecg(rec, RenderConfig(pulse=pulse, speed_mm_per_s=speed), np.random.default_rng(0))
+    cfg = RenderConfig(
+        pulse=pulse, speed_mm_per_s=speed, dpi=dpi, gain_mm_per_mv=20.0 if dpi == 150 else 10.0
+    )
+    img, truth = render_ecg(rec, cfg, np.random.default_rng(0))
     out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
     step_px = speed * truth.px_per_mm / fs_hz
     errors = []
