@@ -745,9 +745,9 @@ class ClassicalDigitizer:
         ramp that the lead's first samples overlap (ECG-Image-Kit's, and our renderer's) and reads anywhere along
         it, and within a fifth of the height of its middle for an end pulse's vertical edge (which reads as the
         centre of a run from foot to top); and a quarter of the pulse's height or more off the straight line
-        through the next two readings inwards; the resampler then holds the nearest reading. A
-        QRS running into the edge mostly continues that line, and stays. Nothing is dropped when it would leave
-        fewer than two points.
+        through the next two readings inwards; the resampler then holds the nearest reading. A QRS running into
+        the edge mostly continues that line, and stays. Nothing is dropped when it would leave fewer than two
+        points.
         """
         half = float(self._stroke or 1.0) / 2.0 + 0.5
         keep = np.ones(tr.x.size, bool)

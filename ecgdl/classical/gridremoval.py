@@ -246,8 +246,8 @@ def remove_separator_bars(
     or below it: a QRS at the column boundary) is removed too when it has the size of two clean bars of the page
     (within ``match_px``; a column or two wider where the wave runs along its side) and the x of a clean bar or
     of another such blob: the printer's separators repeat down the page at the column starts, all alike, a
-    spike's solid core does not. Only the bar goes; the wave's ink above or below it stays for the tracer. Returns the
-    cleaned ink and the removed boxes (x, y, w, h).
+    spike's solid core does not. Only the bar goes; the wave's ink above or below it stays for the tracer.
+    Returns the cleaned ink and the removed boxes (x, y, w, h).
     """
     kw = max(3, int(np.ceil(1.6 * stroke_px)) + 1)
     kh = max(3, round(min_height_mm * px_per_mm))
