@@ -665,6 +665,7 @@ class ClassicalDigitizer:
             x1 = e1 if e1 is not None and abs(e1 - x1) < stroke_px else x1
         cols = ink.mask[band[0] : band[1]].any(axis=0)
         reach = round(3.0 * ppm)
+        overlap_px = self.pulse_overlap_samples * sample_px
         nominal = self.pulse_s * px_per_s
         for p in pulses:
             width_ok = abs(p.width_px / nominal - 1.0) < 0.15
@@ -672,13 +673,13 @@ class ClassicalDigitizer:
                 fall = p.x_rise_px + nominal if width_ok else p.x_fall_px
                 a = int(np.ceil(p.x_fall_px + stroke_px / 2.0)) + 1
                 seg = cols[a : a + reach]
-                start = fall - self.pulse_overlap_samples * sample_px
+                start = fall - overlap_px
                 if (~seg).any():
                     after = np.flatnonzero(seg[np.argmax(~seg) :])
                     if after.size:
                         start = float(a + np.argmax(~seg) + after[0]) + half
                 # the lead may begin inside the fall's ramp, left of where the row's own ink was found to start
-                x0 = max(row.x_start_px - self.pulse_overlap_samples * sample_px - 1.0, start)
+                x0 = max(row.x_start_px - overlap_px - 1.0, start)
             else:
                 rise = p.x_fall_px - nominal if width_ok else p.x_rise_px
                 b = int(np.floor(p.x_rise_px - stroke_px / 2.0)) - 1
@@ -735,12 +736,12 @@ class ClassicalDigitizer:
         ]
 
     def _off_pulse_edges(self, tr: RowTrace, abutting: list[Pulse]) -> tuple[np.ndarray, np.ndarray]:
-        """A lead's traced points without those on the vertical edge of a calibration pulse the lead abuts
-        (``abutting``: see :meth:`_abutting_pulses`).
+        """A lead's traced points without those on the edge of a calibration pulse the lead abuts (``abutting``:
+        see :meth:`_abutting_pulses`).
 
-        A lead that starts right at a start pulse's falling edge (no blank gap) has its first column or two on
-        that edge, whose tall ink run reads as half the pulse (0.5 mV); likewise the last columns before an end
-        pulse's rising edge. Points within half a stroke (+0.5 px) of such an edge are dropped when their reading
+        A lead that starts at a start pulse's falling edge (no blank gap) has its first column or two on that
+        edge, whose ink reads as part of the pulse (0.5 mV for a vertical edge's run from foot to top); likewise
+        the last columns before an end pulse's rising edge. Points within half a stroke (+0.5 px) of such an edge are dropped when their reading
         lies on the edge: within the pulse's height (+1 px) for a start pulse, whose falling edge is a one-sample
         ramp that the lead's first samples overlap (ECG-Image-Kit's, and our renderer's) and reads anywhere along
         it, and within a fifth of the height of its middle for an end pulse's vertical edge (which reads as the

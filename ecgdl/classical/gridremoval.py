@@ -282,8 +282,7 @@ def remove_separator_bars(
     # widen the blob by a column or two) and the x of a clean bar or of another such blob (bars repeat down the
     # page at the column starts; all those of one column may be touched).
     if len(boxes) >= 2:
-        widths = [b[2] for b in boxes]
-        bar_w = int(np.median(widths))
+        bar_w = int(np.median([b[2] for b in boxes]))
         cands = []
         for i in touched:
             x, y, w, h = (int(v) for v in stats[i, :4])

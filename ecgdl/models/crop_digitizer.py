@@ -163,8 +163,8 @@ def pulse_edge_fallback(
     after (ends right before) a calibration pulse taken from ``ref_mv`` where that is finite.
 
     ``segments`` are the classical digitizer's segment dicts (``lead``, ``start_sample``, ``end_sample`` and
-    ``pulse_sides``: the sides where the lead abuts a pulse). A crop network sees the pulse's vertical edge in the
-    lead's first (last) columns and reads part of it as signal; the classical reading leaves the edge out.
+    ``pulse_sides``: the sides where the lead abuts a pulse). A crop network sees the pulse's edge in the lead's
+    first (last) columns and reads part of it as signal; the classical reading leaves the edge out.
     Returns (signal, number of samples replaced).
     """
     out = np.array(signal_mv, dtype=np.float64, copy=True)
