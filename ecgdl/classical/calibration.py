@@ -30,6 +30,7 @@ __all__ = [
     "estimate_grid",
     "estimate_period",
     "grid_signal",
+    "page_prior_px_per_mm",
 ]
 
 #: Landscape ECG paper is about this wide; the prior for resolving 1 mm / 5 mm when only one line kind shows.
@@ -59,6 +60,9 @@ class GridCalibration:
     origin_x_px: float = 0.0
     origin_y_px: float = 0.0
     strength: float = 0.0
+    axes: str = (
+        "xy"  # the axes whose profile showed the comb ("x", "y" or "xy"); one-axis grids are less sure
+    )
 
     @property
     def px_per_mm(self) -> float:
@@ -222,6 +226,11 @@ def estimate_period(
     return AxisPeriod(float(px_per_mm), float(origin), float(strength), bool(major_seen))
 
 
+def page_prior_px_per_mm(width_px: int, height_px: int) -> float:
+    """px/mm if the image shows a whole landscape ECG page (about 280 mm wide): the prior without a grid."""
+    return max(width_px, height_px * 1.3) / _TYPICAL_PAGE_WIDTH_MM
+
+
 def estimate_grid(
     image_rgb: np.ndarray,
     *,
@@ -241,7 +250,7 @@ def estimate_grid(
     sig = grid_signal(image_rgb)
     col = sig.sum(axis=0, dtype=np.float64)
     row = sig.sum(axis=1, dtype=np.float64)
-    prior = max(w, h * 1.3) / _TYPICAL_PAGE_WIDTH_MM
+    prior = page_prior_px_per_mm(w, h)
     kw = dict(min_px_per_mm=min_px_per_mm, max_px_per_mm=max_px_per_mm, prior_px_per_mm=prior)
     ax = estimate_period(col, **kw)
     ay = estimate_period(row, **kw)
@@ -263,6 +272,7 @@ def estimate_grid(
                 ay = other
             else:
                 ax = other
+    axes = ("x" if ax is not None else "") + ("y" if ay is not None else "")
     if ax is None:
         ax = AxisPeriod(ay.px_per_mm, 0.0, 0.0, False)
     if ay is None:
@@ -278,6 +288,7 @@ def estimate_grid(
         origin_x_px=ax.origin_px,
         origin_y_px=ay.origin_px,
         strength=strength,
+        axes=axes,
     )
 
 

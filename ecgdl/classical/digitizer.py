@@ -39,7 +39,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ecgdl.classical.calibration import GridCalibration, calibrate_from_layout, estimate_grid
+from ecgdl.classical.calibration import (
+    GridCalibration,
+    calibrate_from_layout,
+    estimate_grid,
+    page_prior_px_per_mm,
+)
 from ecgdl.classical.geometry import Rectification, estimate_rectification, rotation_homography, warp_image
 from ecgdl.classical.gridremoval import (
     InkMap,
@@ -263,47 +268,61 @@ class ClassicalDigitizer:
             cal = estimate_grid(page, min_px_per_mm=self.min_px_per_mm, max_px_per_mm=self.max_px_per_mm)
         timings["calibration"] = time.perf_counter() - t
 
-        # 4. ink, 5. rows and layout (a faint trace gets a second try with a lower ink threshold)
-        t = time.perf_counter()
-        ppm = cal.px_per_mm
+        # Stages 4-6 run again, once, when the pulses show that the "grid" was the beats of a steady rhythm on
+        # a page without one (see _grid_checked_by_pulses): every size in mm they use was wrong.
         prob = None if self.ink_model is None else self._ink_probability(page)  # once, for both thresholds
-        ink = self._ink(page, ppm, None, prob)
-        rows = find_rows(ink.mask, ppm)
-        if len(rows) < 3:
-            faint = self._ink(page, ppm, max(0.1, 0.45 * ink.threshold), prob)
-            rows_f = find_rows(faint.mask, ppm)
-            if len(rows_f) > len(rows):
-                ink, rows = faint, rows_f
-        timings["gridremoval"] = time.perf_counter() - t
-        dbg.save("2_ink", ((1.0 - ink.weight) * 255).astype(np.uint8))
-        t = time.perf_counter()
-        try:
-            layout_name, rows = choose_layout(rows, ink.mask, ppm, self.layout)
-        except ValueError as exc:
-            raise DigitizationError(f"layout: {exc}") from exc
-        timings["layout"] = time.perf_counter() - t
+        for _ in range(2):
+            # 4. ink, 5. rows and layout (a faint trace gets a second try with a lower ink threshold)
+            t = time.perf_counter()
+            ppm = cal.px_per_mm
+            ink = self._ink(page, ppm, None, prob)
+            rows = find_rows(ink.mask, ppm)
+            if len(rows) < 3:
+                faint = self._ink(page, ppm, max(0.1, 0.45 * ink.threshold), prob)
+                rows_f = find_rows(faint.mask, ppm)
+                if len(rows_f) > len(rows):
+                    ink, rows = faint, rows_f
+            timings["gridremoval"] = time.perf_counter() - t
+            dbg.save("2_ink", ((1.0 - ink.weight) * 255).astype(np.uint8))
+            t = time.perf_counter()
+            try:
+                layout_name, rows = choose_layout(rows, ink.mask, ppm, self.layout)
+            except ValueError as exc:
+                raise DigitizationError(f"layout: {exc}") from exc
+            timings["layout"] = time.perf_counter() - t
 
-        # 6. lead-separator bars; traces of the rows' ends -> calibration pulses; scales; rows trimmed
-        t = time.perf_counter()
-        bars: list = []
-        stroke = _stroke_estimate(ink)
-        self._stroke = stroke
-        if self.mask_separators:
-            ink, bars = remove_separator_bars(ink, stroke, ppm)
-        bands = _row_bands(rows, page.shape[0])
-        self._ext_bands = None
-        pitch_mm = float(np.median(np.diff([r.baseline_y_px for r in rows]))) / ppm if len(rows) > 1 else 0.0
-        if self.overshoot_reach > 0.95 and pitch_mm >= self.overshoot_min_pitch_mm:
-            self._ext_bands = _row_bands(rows, page.shape[0], self.overshoot_reach)
-        self._text = text_like_components(ink.mask, ppm) if self.text_cost > 0 else None
-        self._straight_cuts = {}
-        # ink with split thin strokes: the pulse search's retry and, on a clean page, the tracing use it
-        thin = with_split_strokes(ink) if self.split_strokes_max_noise is not None else None
-        pulses = self._find_pulses(ink, rows, bands, cal, thin) if self.detect_pulses else {}
-        printed = PrintedScales()
-        if self.read_print and not any(pulses.values()):
-            text = self._text if self._text is not None else text_like_components(ink.mask, ppm)
-            printed = read_printed_scales(text, ppm, ink.weight)
+            # 6. lead-separator bars; traces of the rows' ends -> calibration pulses; scales; rows trimmed
+            t = time.perf_counter()
+            bars: list = []
+            stroke = _stroke_estimate(ink)
+            self._stroke = stroke
+            if self.mask_separators:
+                ink, bars = remove_separator_bars(ink, stroke, ppm)
+            bands = _row_bands(rows, page.shape[0])
+            self._ext_bands = None
+            pitch_mm = (
+                float(np.median(np.diff([r.baseline_y_px for r in rows]))) / ppm if len(rows) > 1 else 0.0
+            )
+            if self.overshoot_reach > 0.95 and pitch_mm >= self.overshoot_min_pitch_mm:
+                self._ext_bands = _row_bands(rows, page.shape[0], self.overshoot_reach)
+            self._text = text_like_components(ink.mask, ppm) if self.text_cost > 0 else None
+            self._straight_cuts = {}
+            # ink with split thin strokes: the pulse search's retry and, on a clean page, the tracing use it
+            thin = with_split_strokes(ink) if self.split_strokes_max_noise is not None else None
+            pulses = self._find_pulses(ink, rows, bands, cal, thin) if self.detect_pulses else {}
+            printed = PrintedScales()
+            if self.read_print and not any(pulses.values()):
+                text = self._text if self._text is not None else text_like_components(ink.mask, ppm)
+                printed = read_printed_scales(text, ppm, ink.weight)
+            checked = self._grid_checked_by_pulses(cal, pulses, page.shape)
+            if checked is cal:
+                break
+            cal = checked
+            if rect.method == "grid" and not rect.identity:  # the "lines" were the traces
+                rect = _rotation_only(rect, image.shape[1], image.shape[0])
+                page = warp_image(image, rect)
+                prob = None if self.ink_model is None else self._ink_probability(page)
+        ppm = cal.px_per_mm
         scales = self._scales(cal, pulses, rows, n_samples / fs_hz, printed)
         for (i, side), cut in self._straight_cuts.items():
             r = rows[i]
@@ -572,6 +591,30 @@ class ClassicalDigitizer:
             search_mm=search_mm,
         )
 
+    def _grid_checked_by_pulses(
+        self, cal: GridCalibration, pulses: dict[int, list[Pulse]], page_shape: tuple[int, ...]
+    ) -> GridCalibration:
+        """``cal``, unless the pulses say its period was not the grid's. On a page without a grid the beats of a
+        steady rhythm make a comb of their own along x (109 bpm at 25 mm/s: 13.8 mm apart, read as 5-mm lines),
+        and at that scale the pulses have no standard gain or speed. So a grid seen along one axis only is kept
+        when the page has no pulse or a pulse with both a standard gain and a standard speed at its scale (a grid
+        seen along both axes, or within 1.5 times the whole-page prior scale, always is: a real grid seen on one
+        axis of a photo went to the prior otherwise). Else the grid counts as not found and the scale is the
+        whole-page prior (the pulses found at the wrong scale may be beats too: they are looked for again)."""
+        all_p = [p for ps in pulses.values() for p in ps]
+        prior = page_prior_px_per_mm(page_shape[1], page_shape[0])
+        # a comb of beats is 2-5 times the whole-page scale: one within half of it again is taken for real
+        near_prior = abs(np.log(cal.px_per_mm_x / prior)) < np.log(1.5)
+        if not cal.found or len(cal.axes) > 1 or near_prior or not all_p:
+            return cal
+        if any(
+            gain_from_pulse(p, cal.px_per_mm_y, self.pulse_mv) is not None
+            and speed_from_pulse(p, cal.px_per_mm_x, self.pulse_s) is not None
+            for p in all_p
+        ):
+            return cal
+        return GridCalibration(prior, prior, False, method="prior (grid period rejected)")
+
     def _scales(
         self,
         cal: GridCalibration,
@@ -706,6 +749,8 @@ class ClassicalDigitizer:
             row_pulses = pulses.get(seg.row, [])
             starts = [p for p in row_pulses if p.side == "start"]
             base = starts[0].foot_y_px if starts and seg.col == 0 else isoelectric_level(tr.y)
+            # the row's 0 mV line: a pulse's foot, else the zero line the layout stage found
+            zero = row_pulses[0].foot_y_px if row_pulses else seg.baseline_y_px
             abutting = self._abutting_pulses(seg, row_pulses)
             x, y = self._off_pulse_edges(tr, abutting)
             out.append(
@@ -720,6 +765,7 @@ class ClassicalDigitizer:
                     x,
                     y,
                     pulse_sides=tuple(p.side for p in abutting),
+                    zero_y_px=float(zero),
                 )
             )
         return out

@@ -6,6 +6,13 @@ times of the segment's window (values beyond the traced ends hold the end value)
 segment that shows it stay NaN. When a lead is printed twice (e.g. lead II in a column and in the rhythm strip) the
 longer segment wins.
 
+A segment's ``baseline_y_px`` is the level it is read from, usually its own isoelectric level: the metric of the
+field removes one offset per lead, so a lead printed once needs no better. A lead printed in two places (V1 and V5
+of a 3x4+3 page at 50 mm/s: a rhythm strip of 5 s and a column 7.5 s in) would show a step between two readings
+from two levels, of the size of the signal's own baseline offsets (tenths of a mV). So the shorter piece is put on
+the longer one's level: by the median difference where their windows overlap (at least ``min_overlap_s``), else
+by the rows' zero lines (``zero_y_px``: a calibration pulse's foot or the row's zero line) when both are known.
+
 Interpolation (``interpolation``): a 200-dpi page at 25 mm/s has about 197 columns per second, so a 500 Hz record
 puts 2-3 samples between two column readings, and a QRS spans only a few columns. Straight lines between the
 readings cut its curvature (the reading's amplitude runs about 1-2 % low; measured 2026-11-29 as the least-squares
@@ -51,6 +58,9 @@ class SegmentSignal:
     x_px: np.ndarray
     y_px: np.ndarray
     pulse_sides: tuple[str, ...] = ()  # "start" / "end": the lead abuts a calibration pulse's edge there
+    zero_y_px: float | None = (
+        None  # the row's 0 mV line at the segment (pulse foot or row zero line), if known
+    )
 
 
 def sample_range(t0_s: float, duration_s: float, fs_hz: float, n_samples: int) -> tuple[int, int]:
@@ -122,29 +132,61 @@ def assemble_record(
     n_samples: int,
     interpolation: str = "cubic",
     max_spline_gap_s: float = 0.08,
+    min_overlap_s: float = 0.1,
 ) -> tuple[np.ndarray, list[dict]]:
-    """(signal_mv (n_samples, 12) with NaN where no segment shows a lead, per-segment geometry dicts)."""
+    """(signal_mv (n_samples, 12) with NaN where no segment shows a lead, per-segment geometry dicts).
+
+    Each sample takes the value of the longest segment that shows it; a shorter segment of a lead is first
+    shifted onto the longer ones' level (module docstring), the shift kept as the geometry's ``offset_mv``.
+    """
     check_interpolation(interpolation)
     sig = np.full((n_samples, N_LEADS), np.nan)
-    filled = np.zeros(N_LEADS, np.int64)
-    geometry: list[dict] = []
+    pieces = []
     for seg in sorted(segments, key=lambda s: s.duration_s):
         s0, vals = segment_to_samples(seg, fs_hz, n_samples, interpolation, max_spline_gap_s)
-        if vals.size == 0:
-            continue
+        if vals.size:
+            pieces.append((seg, s0, vals))
+    # Longest first (the last of equal length first, as when longer ones overwrite), each filling what is empty.
+    offsets = [0.0] * len(pieces)
+    longest: dict[int, SegmentSignal] = {}
+    for i in range(len(pieces) - 1, -1, -1):
+        seg, s0, vals = pieces[i]
         j = LEAD_INDEX[seg.lead]
-        sig[s0 : s0 + vals.size, j] = vals  # longer segments come later and overwrite shorter ones
-        filled[j] = max(filled[j], vals.size)
-        geometry.append(
-            {
-                "lead": seg.lead,
-                "start_sample": int(s0),
-                "end_sample": int(s0 + vals.size),
-                "x0_px": float(seg.x0_px + (s0 / fs_hz - seg.t0_s) * seg.px_per_s),
-                "baseline_y_px": float(seg.baseline_y_px),
-                "px_per_s": float(seg.px_per_s),
-                "px_per_mv": float(seg.px_per_mv),
-                "pulse_sides": list(seg.pulse_sides),
-            }
-        )
+        dst = sig[s0 : s0 + vals.size, j]
+        if j in longest:
+            offsets[i] = _level_shift(dst, vals, seg, longest[j], round(min_overlap_s * fs_hz))
+        else:
+            longest[j] = seg
+        empty = np.isnan(dst)
+        dst[empty] = vals[empty] + offsets[i]
+    geometry = [
+        {
+            "lead": seg.lead,
+            "start_sample": int(s0),
+            "end_sample": int(s0 + vals.size),
+            "x0_px": float(seg.x0_px + (s0 / fs_hz - seg.t0_s) * seg.px_per_s),
+            "baseline_y_px": float(seg.baseline_y_px),
+            "px_per_s": float(seg.px_per_s),
+            "px_per_mv": float(seg.px_per_mv),
+            "pulse_sides": list(seg.pulse_sides),
+            "offset_mv": float(offset),
+        }
+        for (seg, s0, vals), offset in zip(pieces, offsets, strict=True)
+    ]
     return sig, geometry
+
+
+def _level_shift(
+    placed: np.ndarray, vals: np.ndarray, seg: SegmentSignal, ref: SegmentSignal, min_overlap: int
+) -> float:
+    """mV to add to ``vals`` (segment ``seg``) to read them from the level of the lead's longest segment ``ref``:
+    the median difference over the samples both show (``placed``: what is there already, NaN where nothing) when
+    there are at least ``min_overlap`` of them, else from the two rows' zero lines, else 0."""
+    both = np.isfinite(placed)
+    if both.sum() >= max(1, min_overlap):
+        return float(np.median(placed[both] - vals[both]))
+    if seg.zero_y_px is None or ref.zero_y_px is None:
+        return 0.0
+    own = (seg.zero_y_px - seg.baseline_y_px) / seg.px_per_mv
+    theirs = (ref.zero_y_px - ref.baseline_y_px) / ref.px_per_mv
+    return float(own - theirs)

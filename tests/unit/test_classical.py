@@ -557,6 +557,48 @@ def test_resample_places_samples_and_nans() -> None:
     assert geom[0]["start_sample"] == 1250 and geom[0]["end_sample"] == 2500
 
 
+def _piece(
+    lead: str, t0_s: float, dur_s: float, wave, offset_mv: float, zero_y_px: float | None
+) -> SegmentSignal:
+    """A segment drawing ``wave(t)`` on a zero line at y = 300 px (200 dpi, 25 mm/s, 10 mm/mV), read from the
+    level ``offset_mv`` above that line (as an isoelectric level would be)."""
+    px_per_s, px_per_mv, x0 = 196.85, 78.74, 100.0
+    x = np.arange(x0, x0 + dur_s * px_per_s + 1)
+    y = 300.0 - px_per_mv * wave(t0_s + (x - x0) / px_per_s)
+    return SegmentSignal(
+        lead, t0_s, dur_s, x0, 300.0 - px_per_mv * offset_mv, px_per_s, px_per_mv, x, y, (), zero_y_px
+    )
+
+
+def test_a_lead_printed_twice_is_read_from_one_level() -> None:
+    # V5 in a 5-s rhythm strip and in a column 7.5 s in (3x4+3 at 50 mm/s), each read from its own isoelectric
+    # level: 0.2 mV and -0.1 mV above the true zero line
+    fs, n, j = 500.0, 5000, LEADS.index("V5")
+    wave = lambda t: 0.3 * np.sin(2 * np.pi * t) + 0.05 * t  # noqa: E731
+    t = np.arange(n) / fs
+    rhythm = _piece("V5", 0.0, 5.0, wave, 0.2, 300.0)
+    column = _piece("V5", 7.5, 1.25, wave, -0.1, 300.0)
+    sig, geom = assemble_record([rhythm, column], fs, n)
+    assert np.allclose(sig[:2500, j], wave(t[:2500]) - 0.2, atol=1e-3)  # the longest piece is kept as read
+    assert np.allclose(
+        sig[3750:4375, j], wave(t[3750:4375]) - 0.2, atol=1e-3
+    )  # ... and the other on its level
+    assert sorted(g["offset_mv"] for g in geom) == pytest.approx([-0.3, 0.0])
+    # without the rows' zero lines nothing tells the levels apart: each piece stays as read
+    sig, _ = assemble_record(
+        [_piece("V5", 0.0, 5.0, wave, 0.2, None), _piece("V5", 7.5, 1.25, wave, -0.1, 300.0)], fs, n
+    )
+    assert np.allclose(sig[3750:4375, j], wave(t[3750:4375]) + 0.1, atol=1e-3)
+    # overlapping windows (V1 of the same page: column 5.0-6.25 s, rhythm 0-5.44 s): the overlap sets the shift,
+    # whatever the zero lines say, and the longer piece keeps the shared samples
+    rhythm = _piece("V1", 0.0, 5.44, wave, 0.2, 300.0)
+    column = _piece("V1", 5.0, 1.25, wave, -0.1, 250.0)
+    sig, geom = assemble_record([column, rhythm], fs, n)
+    k = LEADS.index("V1")
+    assert np.allclose(sig[:3125, k], wave(t[:3125]) - 0.2, atol=1e-3)
+    assert [g["offset_mv"] for g in geom] == pytest.approx([-0.3, 0.0])
+
+
 def test_cubic_interpolation_keeps_a_qrs_that_straight_lines_cut() -> None:
     # a 1.5 mV, 10-ms-wide (sigma) spike read once per column of a 200-dpi page at 25 mm/s (196.85 columns/s),
     # interpolated at 500 Hz: straight lines between the readings lose the tip, the spline follows it
@@ -672,6 +714,50 @@ def test_digitizer_on_renders(tmp_path: Path) -> None:
         "r_2_ink.png",
         "r_3_layout.png",
     ]
+
+
+@pytest.mark.parametrize("pulse", ["end", "none"])
+def test_a_lead_printed_twice_keeps_its_step_between_the_prints(pulse: str) -> None:
+    # 3x4+3 at 50 mm/s: V5 shows in a 5-s rhythm strip and in a column 7.5 s in; the signal steps up 0.3 mV
+    # between the two. Read from their own isoelectric levels the two prints would lose the step.
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record()
+    sig = rec.signal_mv.copy()
+    j = LEADS.index("V5")
+    sig[:, j] += 0.3 * (np.arange(rec.n_samples) / rec.fs_hz > 6.0)
+    rec = EcgRecord(sig, rec.fs_hz, "step")
+    img, truth = render_ecg(
+        rec, RenderConfig(layout="3x4+3", speed_mm_per_s=50.0, pulse=pulse), np.random.default_rng(0)
+    )
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    shown = np.flatnonzero(np.isfinite(truth.record.signal_mv[:, j]))
+    rhythm, column = np.split(shown, np.flatnonzero(np.diff(shown) > 1) + 1)
+    assert rhythm[0] == 0 and 3700 < column[0] < 3800  # the two prints, 2.5 s apart
+    err = [np.nanmedian(out.signal_mv[p, j] - truth.record.signal_mv[p, j]) for p in (rhythm, column)]
+    assert abs(err[1] - err[0]) < 0.03  # mV (measured 0.005-0.013; 0.3 from isoelectric levels)
+
+
+def test_a_steady_rhythm_on_a_page_without_grid_is_not_taken_for_the_grid() -> None:
+    # beats 0.85 s apart at 25 mm/s (21.25 mm) on a gridless page make a comb along x that reads as 5-mm grid
+    # lines 4.25 mm apart; at that scale the end pulses have no standard speed, so the grid is rejected and the
+    # page read at the pulses' scale (it read -0.02 dB before, every size 4.25 times off)
+    from ecgdl.render import RenderConfig, render_ecg
+
+    fs, t = 500.0, np.arange(5000) / 500.0
+    beats = sum(np.exp(-0.5 * ((t - tb) / 0.012) ** 2) for tb in np.arange(0.3, 10, 0.85))
+    sig = np.stack([(0.6 + 0.1 * j) * beats * (1 if j % 3 else -1) for j in range(12)], axis=1)
+    rec = EcgRecord(sig, fs, "steady")
+    img, truth = render_ecg(
+        rec, RenderConfig(grid_colour="none", pulse="end", dpi=300.0), np.random.default_rng(0)
+    )
+    scaled = cv2.resize(img, (2200, 1700), interpolation=cv2.INTER_AREA)  # as the digitizer sees it
+    fooled = estimate_grid(scaled)
+    assert fooled.found and fooled.axes == "x" and fooled.px_per_mm_x > 4 * 7.874  # the trap is real
+    out = ClassicalDigitizer().digitize(img, fs, rec.n_samples)
+    assert out.meta["grid_found"] is False and out.meta["calibration"] == "pulse"
+    assert out.meta["px_per_mm"] == pytest.approx(truth.px_per_mm, rel=0.02)
+    assert _snr_db(truth.record.signal_mv, out.signal_mv, fs) > 15.0  # measured 21.0
 
 
 def test_digitizer_on_a_rotated_render() -> None:
