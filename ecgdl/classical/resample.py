@@ -58,9 +58,8 @@ class SegmentSignal:
     x_px: np.ndarray
     y_px: np.ndarray
     pulse_sides: tuple[str, ...] = ()  # "start" / "end": the lead abuts a calibration pulse's edge there
-    zero_y_px: float | None = (
-        None  # the row's 0 mV line at the segment (pulse foot or row zero line), if known
-    )
+    # the row's 0 mV line at the segment (a pulse foot or the row's zero line), if known
+    zero_y_px: float | None = None
 
 
 def sample_range(t0_s: float, duration_s: float, fs_hz: float, n_samples: int) -> tuple[int, int]:
