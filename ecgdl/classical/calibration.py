@@ -60,9 +60,8 @@ class GridCalibration:
     origin_x_px: float = 0.0
     origin_y_px: float = 0.0
     strength: float = 0.0
-    axes: str = (
-        "xy"  # the axes whose profile showed the comb ("x", "y" or "xy"); one-axis grids are less sure
-    )
+    # the axes whose profile showed the comb ("x", "y" or "xy"); a comb on one axis only is less sure
+    axes: str = "xy"
 
     @property
     def px_per_mm(self) -> float:

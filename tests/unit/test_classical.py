@@ -580,9 +580,8 @@ def test_a_lead_printed_twice_is_read_from_one_level() -> None:
     column = _piece("V5", 7.5, 1.25, wave, -0.1, 300.0)
     sig, geom = assemble_record([rhythm, column], fs, n)
     assert np.allclose(sig[:2500, j], wave(t[:2500]) - 0.2, atol=1e-3)  # the longest piece is kept as read
-    assert np.allclose(
-        sig[3750:4375, j], wave(t[3750:4375]) - 0.2, atol=1e-3
-    )  # ... and the other on its level
+    # ... and the other one put on its level
+    assert np.allclose(sig[3750:4375, j], wave(t[3750:4375]) - 0.2, atol=1e-3)
     assert sorted(g["offset_mv"] for g in geom) == pytest.approx([-0.3, 0.0])
     # without the rows' zero lines nothing tells the levels apart: each piece stays as read
     sig, _ = assemble_record(
@@ -740,8 +739,8 @@ def test_a_lead_printed_twice_keeps_its_step_between_the_prints(pulse: str) -> N
 
 def test_a_steady_rhythm_on_a_page_without_grid_is_not_taken_for_the_grid() -> None:
     # beats 0.85 s apart at 25 mm/s (21.25 mm) on a gridless page make a comb along x that reads as 5-mm grid
-    # lines 4.25 mm apart; at that scale the end pulses have no standard speed, so the grid is rejected and the
-    # page read at the pulses' scale (it read -0.02 dB before, every size 4.25 times off)
+    # lines 4.25 mm apart; at that scale the end pulses have no standard speed, so the grid is rejected, the page
+    # read again at the whole-page prior and scaled by the pulses found then (-0.02 dB before: sizes 4.25x off)
     from ecgdl.render import RenderConfig, render_ecg
 
     fs, t = 500.0, np.arange(5000) / 500.0
