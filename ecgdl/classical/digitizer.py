@@ -4,6 +4,8 @@
 2. :mod:`~ecgdl.classical.geometry` -- deskew / perspective-correct so grid lines are axis-aligned.
 3. :mod:`~ecgdl.classical.calibration` -- px/mm along x and y from the grid's periodicity. When the warped page
    shows no grid, a line-based warp came from the traces themselves and is reduced to a plain rotation (or none).
+   A comb along one axis only, far from the whole-page scale, that no calibration pulse agrees with is the beats
+   of a steady rhythm on a gridless page: stages 4-7 then run again without a grid.
 4. :mod:`~ecgdl.classical.gridremoval` -- trace ink without grid, by colour and line removal; or, with
    ``ink_model``, a learned trace-probability map of the rectified page (how page networks are read out).
 5. :mod:`~ecgdl.classical.layout` -- rows of trace, layout (3x4+II, 3x4+3, 6x2, 12x1, 3x4), lead segments.
@@ -14,7 +16,8 @@
    ink more than 2 mm below its zero line left out (the row below's tall pulse can top out just under it).
 8. :mod:`~ecgdl.classical.resample` -- mV at the requested rate, NaN where a lead is not printed. A lead that
    could not be traced is rebuilt from the simultaneous limb leads (Einthoven / Goldberger) or set to 0 mV over
-   its window (``meta["missing_leads"]``); more than ``max_missing_leads`` of them is a DigitizationError.
+   its window (``meta["missing_leads"]``); more than ``max_missing_leads`` of them is a DigitizationError. A lead
+   printed twice is read from one level (the shorter print shifted onto the longer one's, see the module).
 
 Scales: with a grid, px/s = px/mm (x) * speed and px/mV = px/mm (y) * gain, speed and gain from the pulse when
 there is one, else what the page prints (:mod:`~ecgdl.classical.printed`: "25mm/s", "10mm/mV"), else the defaults
@@ -23,9 +26,9 @@ px/s directly (the narrower half of the widths: a lead ending on a steep wave at
 without either, the rows are taken to span the whole recording at the default speed and gain.
 
 ``record.meta`` gets ``layout``, ``px_per_mm``, ``gain_mm_per_mv``, ``speed_mm_per_s``, ``segments`` (one dict per
-lead segment: lead, start_sample, end_sample, x0_px, baseline_y_px, px_per_s, px_per_mv, pulse_sides, in *input
-image* pixels when the page was not warped, else in the rectified frame, see ``segments_frame`` and
-``homography``), ``row_baselines_px`` (each row's zero line, same frame) and more.
+lead segment: lead, start_sample, end_sample, x0_px, baseline_y_px, px_per_s, px_per_mv, pulse_sides,
+offset_mv, in *input image* pixels when the page was not warped, else in the rectified frame, see
+``segments_frame`` and ``homography``), ``row_baselines_px`` (each row's zero line, same frame) and more.
 """
 
 from __future__ import annotations
