@@ -325,7 +325,6 @@ class ClassicalDigitizer:
                 rect = _rotation_only(rect, image.shape[1], image.shape[0])
                 page = warp_image(image, rect)
                 prob = None if self.ink_model is None else self._ink_probability(page)
-        ppm = cal.px_per_mm
         scales = self._scales(cal, pulses, rows, n_samples / fs_hz, printed)
         for (i, side), cut in self._straight_cuts.items():
             r = rows[i]
@@ -790,14 +789,14 @@ class ClassicalDigitizer:
 
         A lead that starts at a start pulse's falling edge (no blank gap) has its first column or two on that
         edge, whose ink reads as part of the pulse (0.5 mV for a vertical edge's run from foot to top); likewise
-        the last columns before an end pulse's rising edge. Points within half a stroke (+0.5 px) of such an edge are dropped when their reading
-        lies on the edge: within the pulse's height (+1 px) for a start pulse, whose falling edge is a one-sample
-        ramp that the lead's first samples overlap (ECG-Image-Kit's, and our renderer's) and reads anywhere along
-        it, and within a fifth of the height of its middle for an end pulse's vertical edge (which reads as the
-        centre of a run from foot to top); and a quarter of the pulse's height or more off the straight line
-        through the next two readings inwards; the resampler then holds the nearest reading. A QRS running into
-        the edge mostly continues that line, and stays. Nothing is dropped when it would leave fewer than two
-        points.
+        the last columns before an end pulse's rising edge. Points within half a stroke (+0.5 px) of such an edge
+        are dropped when their reading lies on the edge: within the pulse's height (+1 px) for a start pulse,
+        whose falling edge is a one-sample ramp that the lead's first samples overlap (ECG-Image-Kit's, and our
+        renderer's) and reads anywhere along it, and within a fifth of the height of its middle for an end
+        pulse's vertical edge (which reads as the centre of a run from foot to top); and a quarter of the pulse's
+        height or more off the straight line through the next two readings inwards; the resampler then holds the
+        nearest reading. A QRS running into the edge mostly continues that line, and stays. Nothing is dropped
+        when it would leave fewer than two points.
         """
         half = float(self._stroke or 1.0) / 2.0 + 0.5
         keep = np.ones(tr.x.size, bool)

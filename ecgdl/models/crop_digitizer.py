@@ -80,11 +80,11 @@ def cut_page_crops(
             )
             crop = warp_crop(image_rgb, x0, y0, sx, sy, spec, page_to_image=to_input)
             crops.append(crop)
-            info["px_per_mv"].append(px_per_mv / sy)
+            crop_px_per_mv = px_per_mv / sy
+            info["px_per_mv"].append(crop_px_per_mv)
             # read from the level the classical assembly put this lead's segment on (``offset_mv``)
-            info["baseline_y"].append(
-                spec.baseline_frac * spec.height_px + float(seg.get("offset_mv", 0.0)) * px_per_mv / sy
-            )
+            offset_px = float(seg.get("offset_mv", 0.0)) * crop_px_per_mv
+            info["baseline_y"].append(spec.baseline_frac * spec.height_px + offset_px)
             info["lead_index"].append(LEADS.index(seg["lead"]))
             info["t0_s"].append(n0 / fs_hz + t0)
             info["s_per_col"].append(sx / px_per_s)
