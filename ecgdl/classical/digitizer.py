@@ -11,6 +11,8 @@
 5. :mod:`~ecgdl.classical.layout` -- rows of trace, layout (3x4+II, 3x4+3, 6x2, 12x1, 3x4), lead segments.
 6. :mod:`~ecgdl.classical.trace` -- per-column sub-pixel trace of each row (dynamic programming over ink runs);
    a thin separator tick over the trace at a column boundary is read past (the trace's line is extended to it).
+   Where two neighbouring rows' traces take the same run of merged ink (a deep S meeting the next row's tall R),
+   both are traced again and read there from the run's edge on their own side.
 7. :mod:`~ecgdl.classical.pulse` -- calibration pulses: gain (mm/mV) and paper speed; pulses are cut off. A row
    without one is searched again with thin strokes that straddle two pixels added to the ink, then also with the
    ink more than 2 mm below its zero line left out (the row below's tall pulse can top out just under it).
@@ -21,8 +23,8 @@
 
 Scales: with a grid, px/s = px/mm (x) * speed and px/mV = px/mm (y) * gain, speed and gain from the pulse when
 there is one, else what the page prints (:mod:`~ecgdl.classical.printed`: "25mm/s", "10mm/mV"), else the defaults
-(25 mm/s, 10 mm/mV). Without a grid, the pulses give px/mV (median height) and
-px/s directly (the narrower half of the widths: a lead ending on a steep wave at a pulse only widens it);
+(25 mm/s, 10 mm/mV); pulses none of which has a standard gain or speed at the grid's scale are dropped.
+Without a grid, the pulses give px/mV (median height) and px/s directly (the narrower half of the widths: a lead ending on a steep wave at a pulse only widens it);
 without either, the rows are taken to span the whole recording at the default speed and gain.
 
 ``record.meta`` gets ``layout``, ``px_per_mm``, ``gain_mm_per_mv``, ``speed_mm_per_s``, ``segments`` (one dict per
@@ -70,7 +72,7 @@ from ecgdl.classical.layout import (
 from ecgdl.classical.printed import PrintedScales, read_printed_scales
 from ecgdl.classical.pulse import Pulse, detect_pulse, gain_from_pulse, refine_pulse_edges, speed_from_pulse
 from ecgdl.classical.resample import SegmentSignal, assemble_record, check_interpolation
-from ecgdl.classical.trace import RowTrace, column_runs, extract_row_trace, stroke_width
+from ecgdl.classical.trace import RowTrace, column_runs, extract_row_trace, stroke_width, touching_columns
 from ecgdl.constants import LEADS, STANDARD_GAIN_MM_PER_MV, STANDARD_SPEED_MM_PER_S
 from ecgdl.digitizer import DigitizationError
 from ecgdl.render.layouts import LAYOUTS
@@ -114,6 +116,11 @@ class ClassicalDigitizer:
             ``overshoot_cost`` per column (a deep S wave whose trough lies on the next row's zero line). Not on
             pages whose rows are closer than ``overshoot_min_pitch_mm`` (12x1), where the neighbours' traces fill
             that margin.
+        touch_max_s: where the traces of a row and of the row below take the same run of merged ink (a tall R
+            meeting the deep S above it) for at most this long, both rows are traced again and read there from
+            the run's edge on their own side (:func:`~ecgdl.classical.trace.touching_columns`); 0 turns it off.
+            Not on pages whose rows are closer than ``overshoot_min_pitch_mm`` (12x1: a 12x1 page at 100 dpi lost
+            7 dB, its rows 15 mm apart touching all along).
         split_strokes_max_noise: trace the leads with thin strokes that straddle two pixels added to the ink
             (:func:`~ecgdl.classical.gridremoval.with_split_strokes`) when at most this share of the added
             pixels lies away from the ink (a clean page; see ``_with_split_strokes_if_clean``); None: never.
@@ -160,6 +167,7 @@ class ClassicalDigitizer:
         overshoot_reach: float = 1.05,
         overshoot_cost: float = 3.0,
         overshoot_min_pitch_mm: float = 20.0,
+        touch_max_s: float = 0.06,
         debug_dir: str | None = None,
         read_print: bool = True,
         ink_model: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -208,6 +216,7 @@ class ClassicalDigitizer:
         self.overshoot_reach = float(overshoot_reach)
         self.overshoot_cost = float(overshoot_cost)
         self.overshoot_min_pitch_mm = float(overshoot_min_pitch_mm)
+        self.touch_max_s = float(touch_max_s)
         self.debug_dir = debug_dir
         self.ink_model = ink_model
         self.read_print = bool(read_print)
@@ -314,7 +323,7 @@ class ClassicalDigitizer:
             thin = with_split_strokes(ink) if self.split_strokes_max_noise is not None else None
             pulses = self._find_pulses(ink, rows, bands, cal, thin) if self.detect_pulses else {}
             printed = PrintedScales()
-            if self.read_print and not any(pulses.values()):
+            if self.read_print and not self._pulses_give_scales(pulses, cal):
                 text = self._text if self._text is not None else text_like_components(ink.mask, ppm)
                 printed = read_printed_scales(text, ppm, ink.weight)
             checked = self._grid_checked_by_pulses(cal, pulses, page.shape)
@@ -325,6 +334,11 @@ class ClassicalDigitizer:
                 rect = _rotation_only(rect, image.shape[1], image.shape[0])
                 page = warp_image(image, rect)
                 prob = None if self.ink_model is None else self._ink_probability(page)
+        if cal.found and not any(any(self._standard_scales(p, cal)) for ps in pulses.values() for p in ps):
+            # Pulses none of which gives a standard gain or speed at the grid's scale are none (a QRS tip read
+            # flat on a 100-dpi page): kept, they would cut a stretch of trace off their rows. One such pulse
+            # among standard ones is kept (a real pulse on a photo can be off by more than the snap tolerance).
+            pulses = {}
         scales = self._scales(cal, pulses, rows, n_samples / fs_hz, printed)
         for (i, side), cut in self._straight_cuts.items():
             r = rows[i]
@@ -367,7 +381,6 @@ class ClassicalDigitizer:
             page.shape[0],
             sample_px=scales["px_per_s"] / fs_hz,
         )
-        traces = []
         n_cols = LAYOUTS[layout_name].n_cols
         # Thin steep strokes break up in the mask (a QRS at a lead's start is then missed, or a label followed):
         # on a clean page they are traced with split strokes added, which on a noisy one would add noise.
@@ -375,9 +388,10 @@ class ClassicalDigitizer:
         if self.split_strokes_max_noise is not None:
             clean, split_noise = _with_split_strokes_if_clean(ink, self.split_strokes_max_noise, thin)
             trace_ink = clean if clean is not None else ink
-        for seg in segs:
+
+        def trace_segment(seg, touch: tuple[np.ndarray, np.ndarray] | None = None) -> RowTrace | None:
             x0, x1 = _clear_of_bars(seg.x0_px, seg.x1_px - 1.0, bands[seg.row], bars, ppm)
-            tr = self._trace(trace_ink, rows, bands, seg.row, x0, x1)
+            tr = self._trace(trace_ink, rows, bands, seg.row, x0, x1, touch=touch)
             if tr is not None and x0 > seg.x0_px + 1.0:
                 tr = _extend_back(tr, ink, seg.x0_px, bands[seg.row], stroke)
             if tr is not None and self.mask_separators:
@@ -393,7 +407,25 @@ class ClassicalDigitizer:
                     ink=ink,
                     band=bands[seg.row],
                 )
-            traces.append(tr)
+            return tr
+
+        traces = [trace_segment(seg) for seg in segs]
+        if self.touch_max_s > 0 and pitch_mm >= self.overshoot_min_pitch_mm:
+            # Where a row's trace and the one below it took the same run of merged ink, both are traced again
+            # and read there from the run's edge on their own side.
+            max_stretch = max(1, round(self.touch_max_s * scales["px_per_s"]))
+            touch: dict[int, tuple[list, list]] = {}
+            for i, (si, ti) in enumerate(zip(segs, traces, strict=True)):
+                for j, (sj, tj) in enumerate(zip(segs, traces, strict=True)):
+                    if ti is None or tj is None or sj.row != si.row + 1:
+                        continue
+                    cols = touching_columns(ti, tj, max_stretch)
+                    if cols.size:
+                        touch.setdefault(i, ([], []))[1].append(cols)
+                        touch.setdefault(j, ([], []))[0].append(cols)
+            for i, (above, below) in touch.items():
+                joined = (np.concatenate(above or [np.zeros(0)]), np.concatenate(below or [np.zeros(0)]))
+                traces[i] = trace_segment(segs[i], joined) or traces[i]
         timings["trace"] = time.perf_counter() - t
 
         # 8. resample -> record
@@ -491,9 +523,11 @@ class ClassicalDigitizer:
         x0: float,
         x1: float,
         y_max: int | None = None,
+        touch: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> RowTrace | None:
         """Trace row ``r`` between page columns ``x0`` and ``x1`` (None when there is nothing to trace); ink below
-        page row ``y_max`` (when given) is not considered."""
+        page row ``y_max`` (when given) is not considered; ``touch``: page columns where the run is shared with
+        the row above / below (:func:`~ecgdl.classical.trace.touching_columns`)."""
         others = tuple(row.baseline_y_px for j, row in enumerate(rows) if j != r)
         lo, hi = bands[r]
         ext_lo, ext_hi = self._ext_bands[r] if self._ext_bands else (None, None)
@@ -521,6 +555,8 @@ class ClassicalDigitizer:
                 ext_lo=ext_lo,
                 ext_hi=ext_hi,
                 outside_cost=self.overshoot_cost,
+                touch_above_x=None if touch is None else touch[0],
+                touch_below_x=None if touch is None else touch[1],
             )
         except ValueError:
             return None
@@ -616,6 +652,20 @@ class ClassicalDigitizer:
         ):
             return cal
         return GridCalibration(prior, prior, False, method="prior (grid period rejected)")
+
+    def _pulses_give_scales(self, pulses: dict[int, list[Pulse]], cal: GridCalibration) -> bool:
+        """Whether some pulse gives a standard gain and some pulse a standard speed at the grid's scale. When
+        not, what the page prints is read: a "pulse" of no standard size (a QRS tip read flat on a 100-dpi page)
+        must not leave a page printed at 20 mm/mV on the default gain."""
+        read = [self._standard_scales(p, cal) for ps in pulses.values() for p in ps]
+        return any(g for g, _ in read) and any(s for _, s in read)
+
+    def _standard_scales(self, pulse: Pulse, cal: GridCalibration) -> tuple[bool, bool]:
+        """Whether ``pulse`` gives a standard gain / a standard speed at the scale of ``cal``."""
+        return (
+            gain_from_pulse(pulse, cal.px_per_mm_y, self.pulse_mv) is not None,
+            speed_from_pulse(pulse, cal.px_per_mm_x, self.pulse_s) is not None,
+        )
 
     def _scales(
         self,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["ColumnRuns", "RowTrace", "column_runs", "extract_row_trace", "stroke_width"]
+__all__ = ["ColumnRuns", "RowTrace", "column_runs", "extract_row_trace", "stroke_width", "touching_columns"]
 
 
 @dataclass
@@ -153,6 +153,8 @@ def extract_row_trace(
     ext_lo: int | None = None,
     ext_hi: int | None = None,
     outside_cost: float = 3.0,
+    touch_above_x: np.ndarray | None = None,
+    touch_below_x: np.ndarray | None = None,
 ) -> RowTrace:
     """Trace the row whose zero line is near ``baseline_y`` between columns ``x_start`` and ``x_end`` (inclusive),
     searching rows ``y_lo .. y_hi`` of the page (see module docstring for the method).
@@ -165,6 +167,11 @@ def extract_row_trace(
     ``ext_lo`` / ``ext_hi`` (page rows) widen the band: runs reaching into ``y_lo .. y_hi`` keep their whole length
     up to the wider limits, and runs lying wholly outside it (the trough of a deep S wave drawn on the next row's
     zero line) may be used at ``outside_cost`` per column.
+
+    ``touch_above_x`` / ``touch_below_x`` (page columns) are where the run this row takes is also the one the row
+    above / below takes: two strokes merged into one run (a tall R meeting the deep S of the row above). The run's
+    edge facing the other row is then that row's ink, so such columns are read from this row's own edge (see
+    :func:`_column_values`).
     """
     h, w = mask.shape
     x_start, x_end = max(0, int(x_start)), min(w - 1, int(x_end))
@@ -224,7 +231,12 @@ def extract_row_trace(
     col_be = np.full(n_cols, np.nan)
     col_te[has] = runs.top_edge[sel]
     col_be[has] = runs.bottom_edge[sel]
-    col_y = _column_values(col_top, col_bot, col_c, col_te, col_be, sw, tip_correction)
+    touch = np.zeros(n_cols, np.int8)
+    cols_page = np.arange(n_cols) + x_start
+    for side, xs_touch in ((-1, touch_above_x), (1, touch_below_x)):
+        if xs_touch is not None and len(xs_touch):
+            touch[np.isin(cols_page, xs_touch) & has] = side
+    col_y = _column_values(col_top, col_bot, col_c, col_te, col_be, sw, tip_correction, touch)
     xs_band = np.arange(n_cols, dtype=np.float64)
     ok = np.isfinite(col_y)
     if not ok.any():
@@ -241,6 +253,29 @@ def extract_row_trace(
         stroke_px=sw,
         gap_fraction=float(1.0 - ok.mean()),
     )
+
+
+def touching_columns(upper: RowTrace, lower: RowTrace, max_stretch: int) -> np.ndarray:
+    """Page columns where the runs taken by a row and by the row below it overlap (one run of merged ink), in
+    stretches of at most ``max_stretch`` columns: longer ones are two tracers on the same stroke, not two waves
+    meeting, and are left alone."""
+    a = max(upper.col_x[0], lower.col_x[0])
+    b = min(upper.col_x[-1], lower.col_x[-1])
+    if b < a:
+        return np.zeros(0, np.int64)
+    iu = int(a - upper.col_x[0])
+    il = int(a - lower.col_x[0])
+    m = int(b - a) + 1
+    with np.errstate(invalid="ignore"):
+        shared = (upper.col_bottom[iu : iu + m] >= lower.col_top[il : il + m]) & (
+            lower.col_bottom[il : il + m] >= upper.col_top[iu : iu + m]
+        )
+    edges = np.flatnonzero(np.diff(np.r_[0, shared.astype(np.int8), 0]))
+    keep = np.zeros(m, bool)
+    for s, e in zip(edges[::2], edges[1::2], strict=True):
+        if e - s <= max_stretch:
+            keep[s:e] = True
+    return np.flatnonzero(keep) + int(a)
 
 
 def _viterbi(
@@ -327,6 +362,7 @@ def _column_values(
     bottom_edge: np.ndarray,
     sw: float,
     tips: bool,
+    touch: np.ndarray | None = None,
 ) -> np.ndarray:
     """One y per column from the chosen runs: stroke-width-aware morphological bounds.
 
@@ -335,10 +371,24 @@ def _column_values(
     ``y``; the opening ``L = max_window(m)`` and closing ``U = min_window(M)`` bracket ``y`` and both equal it
     where ``y`` is monotone over the window. Short runs (flat stretches) use the anti-aliased centroid; elsewhere
     the middle of the bracket, except at turning points where one side is exact: ``L`` at an upward tip (a local
-    minimum of y), ``U`` at a downward one. With ``tips`` False the middle is always used.
+    minimum of y), ``U`` at a downward one. A column is a turning point where its bracket is wide and the middle
+    of its run, or the run's sub-pixel top (bottom), lies beyond both columns k+1 away: at a narrow R followed by
+    a deep S one run holds both strokes and its middle sits low, while its top still marks the tip. With ``tips``
+    False the middle is always used.
+
+    ``touch`` (per column: 0, or -1 / +1 where the run is shared with the row above / below) marks merged runs.
+    There the run's edge facing the other row is that row's ink, so only the own edge enters the bracket (the
+    upper row keeps the top edge, the lower row the bottom one: exact where the stroke is monotone), the column is
+    never a turning point, and the turning-point test of the other columns looks past it to the nearest own
+    column. Traces that truly cross (each passing beyond the other) swap sides inside the run: not handled.
     """
+    n = cen.size
+    touched = touch is not None and bool(np.any(touch))
+    if touched:
+        con = touch != 0
+        top_edge = np.where(touch < 0, np.nan, top_edge)
+        bottom_edge = np.where(touch > 0, np.nan, bottom_edge)
     y = cen.copy()
-    n = y.size
     r = max(0.0, (sw - 1.0) / 2.0)
     k = max(1, int(r))
     # sub-pixel ink boundaries, expressed as the centres of the outermost (fully covered) pixels
@@ -353,14 +403,45 @@ def _column_values(
     if tips and n >= 2 * k + 3:
         # Turning points: the bracket is wide and the column stands out from its neighbours k+1 away.
         centre = np.where(np.isfinite(top), (top + bot) / 2.0, np.nan)
-        left = np.r_[np.full(k + 1, np.nan), centre[: -(k + 1)]]
-        right = np.r_[centre[k + 1 :], np.full(k + 1, np.nan)]
+        # sub-pixel ink edges: whole-pixel ones tie along a thick stroke's flat-topped tip
+        top_v = np.where(np.isfinite(centre), top_edge, np.nan)
+        bot_v = np.where(np.isfinite(centre), bottom_edge, np.nan)
+        if touched:
+            centre[con] = top_v[con] = bot_v[con] = np.nan
+            # the nearest own column at least k+1 away, looking past merged ones
+            idx = np.arange(n)
+            last_own = np.maximum.accumulate(np.where(con, -1, idx))
+            next_own = np.minimum.accumulate(np.where(con, n, idx)[::-1])[::-1]
+            at_l = np.r_[np.full(k + 1, -1), last_own[: -(k + 1)]]
+            at_r = np.r_[next_own[k + 1 :], np.full(k + 1, n)]
+        else:
+            at_l = np.arange(n) - (k + 1)
+            at_r = np.arange(n) + (k + 1)
+
+        def beside(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            left = np.where(at_l >= 0, v[np.clip(at_l, 0, n - 1)], np.nan)
+            return left, np.where(at_r < n, v[np.clip(at_r, 0, n - 1)], np.nan)
+
+        c_l, c_r = beside(centre)
+        t_l, t_r = beside(top_v)
+        b_l, b_r = beside(bot_v)
         with np.errstate(invalid="ignore"):
             wide = (hi - lo) > 1.0
-            up = wide & (centre < left) & (centre < right)
-            down = wide & (centre > left) & (centre > right)
+            # The run's middle stands out from both sides, or its top (bottom) does: a narrow spike's run
+            # holds both strokes, its middle need not be extreme when they differ in length.
+            up_top = (top_v <= t_l) & (top_v <= t_r) & ((top_v < t_l) | (top_v < t_r))
+            down_bot = (bot_v >= b_l) & (bot_v >= b_r) & ((bot_v > b_l) | (bot_v > b_r))
+            down = wide & (((centre > c_l) & (centre > c_r)) | (down_bot & ~up_top))
+            up = wide & (((centre < c_l) & (centre < c_r)) | (up_top & ~down_bot)) & ~down
         est[up] = lo[up]
         est[down] = hi[down]
+    if touched:
+        # merged columns: the middle of what is known, the own side where only it is (or the two disagree)
+        own = np.where(touch > 0, lo, hi)
+        with np.errstate(invalid="ignore"):
+            sure = np.isfinite(lo) & np.isfinite(hi) & (lo <= hi)
+        est[con] = np.where(sure, mid, own)[con]
+        y[con] = np.nan  # a merged run's centroid is neither row's: a gap unless the bracket says more
     ok = tall & np.isfinite(est)
     y[ok] = est[ok]
     return y

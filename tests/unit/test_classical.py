@@ -22,7 +22,7 @@ from ecgdl.classical.gridremoval import extract_ink, long_runs, remove_separator
 from ecgdl.classical.layout import RowBand, build_segments, choose_layout, find_rows, isoelectric_level
 from ecgdl.classical.pulse import detect_pulse, gain_from_pulse, speed_from_pulse
 from ecgdl.classical.resample import SegmentSignal, assemble_record, interpolate_trace, sample_range
-from ecgdl.classical.trace import column_runs, extract_row_trace
+from ecgdl.classical.trace import column_runs, extract_row_trace, touching_columns
 from ecgdl.constants import LEADS
 from ecgdl.digitizer import DigitizationError, Digitizer
 from ecgdl.signals.record import EcgRecord
@@ -426,6 +426,87 @@ def test_trace_reaches_a_deep_wave_whose_tip_lies_on_the_next_rows_zero_line() -
     assert abs(wide.y.max() - own.max()) < 2.0
     flat = np.abs(wide.x - 300) > 40
     assert np.abs(wide.y[flat] - np.interp(wide.x[flat], xs, own)).max() < 1.5  # the next row is not taken
+
+
+def _kissing_rows() -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """Two rows whose waves meet: the upper one's deep S (zero line 120) comes down to 200 while the lower one's
+    tall R (zero line 280) rises to 206, 3 px later; 6-px strokes merge into one run of ink there."""
+    page = np.full((420, 600, 3), 255, np.uint8)
+    xs = np.arange(20, 580, 0.25)
+    upper = 120 + 80 * np.exp(-0.5 * ((xs - 300) / 4.0) ** 2) + 3 * np.sin(xs / 15)
+    lower = 280 - 74 * np.exp(-0.5 * ((xs - 303) / 4.0) ** 2) + 3 * np.sin(xs / 17 + 1)
+    draw_curve(page, xs, upper, thickness=6)
+    draw_curve(page, xs, lower, thickness=6)
+    ink = extract_ink(page, px_per_mm=7.874)
+    return {"mask": ink.mask, "weight": ink.weight}, xs, upper, lower
+
+
+def _trace_both(ink: dict, touch: np.ndarray | None = None):
+    kw = dict(foreign_cost=0.0)
+    upper = extract_row_trace(
+        ink["mask"],
+        ink["weight"],
+        25,
+        575,
+        120.0,
+        0,
+        272,
+        other_baselines=(280.0,),
+        touch_below_x=touch,
+        **kw,
+    )
+    lower = extract_row_trace(
+        ink["mask"],
+        ink["weight"],
+        25,
+        575,
+        280.0,
+        128,
+        420,
+        other_baselines=(120.0,),
+        touch_above_x=touch,
+        **kw,
+    )
+    return upper, lower
+
+
+def test_rows_whose_waves_meet_are_read_from_their_own_edges() -> None:
+    ink, xs, upper, lower = _kissing_rows()
+    plain_up, plain_lo = _trace_both(ink)
+    cols = touching_columns(plain_up, plain_lo, max_stretch=20)
+    assert cols.size and np.all(np.abs(cols - 301) < 8)  # one short stretch where the waves meet
+    assert touching_columns(plain_up, plain_lo, max_stretch=cols.size - 1).size == 0  # longer ones are left
+    near = np.abs(xs - 301) < 12
+    # without the hint each row reads the merged run's far side: 58 / 63 px past the true extremes
+    assert plain_up.y[np.abs(plain_up.x - 301) < 12].max() - upper[near].max() > 20
+    assert lower[near].min() - plain_lo.y[np.abs(plain_lo.x - 301) < 12].min() > 20
+    up, lo = _trace_both(ink, cols)
+    assert abs(up.y[np.abs(up.x - 301) < 12].max() - upper[near].max()) < 3.0  # measured 0.1
+    assert abs(lo.y[np.abs(lo.x - 301) < 12].min() - lower[near].min()) < 3.0  # measured 0.4
+    far = np.abs(up.x - 301) > 30
+    assert np.array_equal(up.x, plain_up.x) and np.array_equal(
+        up.y[far], plain_up.y[far]
+    )  # nothing else moves
+
+
+def test_a_narrow_r_before_a_deep_s_keeps_its_tip() -> None:
+    # An R 16 ms wide followed by an S: at the R one run holds both strokes, and the run's middle is not above
+    # its neighbours' where the strokes differ in length; the run's sub-pixel top still is (14.2 dB before).
+    from ecgdl.render import RenderConfig, render_ecg
+
+    fs, t = 500.0, np.arange(5000) / 500.0
+    w = 0.008
+    beat = sum(
+        np.exp(-0.5 * ((t - tb) / w) ** 2)
+        - 0.5 * np.exp(-0.5 * ((t - tb - 2.6 * w) / (1.2 * w)) ** 2)
+        + 0.25 * np.exp(-0.5 * ((t - tb - 0.25) / 0.04) ** 2)
+        for tb in np.arange(0.4, 10, 0.9)
+    )
+    sig = np.stack([(0.6 + 0.1 * j) * beat * (1 if j % 4 else -1) for j in range(12)], axis=1)
+    rec = EcgRecord(sig, fs, "rs")
+    img, truth = render_ecg(rec, RenderConfig(dpi=300.0, line_width_mm=0.3), np.random.default_rng(0))
+    out = ClassicalDigitizer(touch_max_s=0).digitize(img, fs, rec.n_samples)
+    assert _snr_db(truth.record.signal_mv, out.signal_mv, fs) > 15.3  # measured 16.1
 
 
 # ------------------------------------------------------------------------------------------------ pulse
@@ -1184,6 +1265,31 @@ def test_printed_speed_and_gain_are_read(speed: float, gain: float, grid: str) -
     out = ClassicalDigitizer().digitize(bare, rec.fs_hz, rec.n_samples)
     assert out.meta["printed_speed_mm_per_s"] is None and out.meta["printed_gain_mm_per_mv"] is None
     assert (out.meta["speed_mm_per_s"], out.meta["gain_mm_per_mv"]) == (25.0, 10.0)
+
+
+def test_a_pulse_of_no_standard_size_neither_sets_the_scales_nor_cuts_the_trace(monkeypatch) -> None:
+    """A QRS tip read flat on a 100-dpi page once passed for a pulse: 1.7 mm tall and 0.8 mm wide it gives no
+    standard gain or speed, and its presence kept the printed "20mm/mV" unread (the page was read at 10)."""
+    from ecgdl.classical.pulse import Pulse
+    from ecgdl.render import RenderConfig, render_ecg
+
+    rec = _record()
+    img, _ = render_ecg(rec, RenderConfig(gain_mm_per_mv=20.0, pulse="none"), np.random.default_rng(1))
+    plain = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    find = ClassicalDigitizer._find_pulses
+
+    def with_a_false_pulse(self, ink, rows, *args, **kwargs):
+        found = find(self, ink, rows, *args, **kwargs)
+        r = rows[0]
+        x, y = r.x_start_px, r.baseline_y_px
+        found.setdefault(0, []).append(Pulse("start", x, x + 2.0, x + 8.0, x + 10.0, y, y - 13.0))
+        return found
+
+    monkeypatch.setattr(ClassicalDigitizer, "_find_pulses", with_a_false_pulse)
+    out = ClassicalDigitizer().digitize(img, rec.fs_hz, rec.n_samples)
+    assert (out.meta["gain_mm_per_mv"], out.meta["speed_mm_per_s"]) == (20.0, 25.0)
+    assert out.meta["calibration"] == "grid+print" and out.meta["n_pulses"] == 0
+    assert np.array_equal(out.signal_mv, plain.signal_mv, equal_nan=True)  # the row is not cut either
 
 
 def test_printed_scales_ignore_other_words() -> None:
