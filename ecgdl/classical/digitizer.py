@@ -24,8 +24,9 @@
 Scales: with a grid, px/s = px/mm (x) * speed and px/mV = px/mm (y) * gain, speed and gain from the pulse when
 there is one, else what the page prints (:mod:`~ecgdl.classical.printed`: "25mm/s", "10mm/mV"), else the defaults
 (25 mm/s, 10 mm/mV); pulses none of which has a standard gain or speed at the grid's scale are dropped.
-Without a grid, the pulses give px/mV (median height) and px/s directly (the narrower half of the widths: a lead ending on a steep wave at a pulse only widens it);
-without either, the rows are taken to span the whole recording at the default speed and gain.
+Without a grid, the pulses give px/mV (median height) and px/s directly (the narrower half of the widths: a lead
+ending on a steep wave at a pulse only widens it); without either, the rows are taken to span the whole recording
+at the default speed and gain.
 
 ``record.meta`` gets ``layout``, ``px_per_mm``, ``gain_mm_per_mv``, ``speed_mm_per_s``, ``segments`` (one dict per
 lead segment: lead, start_sample, end_sample, x0_px, baseline_y_px, px_per_s, px_per_mv, pulse_sides,
@@ -645,11 +646,7 @@ class ClassicalDigitizer:
         near_prior = abs(np.log(cal.px_per_mm_x / prior)) < np.log(1.5)
         if not cal.found or len(cal.axes) > 1 or near_prior or not all_p:
             return cal
-        if any(
-            gain_from_pulse(p, cal.px_per_mm_y, self.pulse_mv) is not None
-            and speed_from_pulse(p, cal.px_per_mm_x, self.pulse_s) is not None
-            for p in all_p
-        ):
+        if any(all(self._standard_scales(p, cal)) for p in all_p):
             return cal
         return GridCalibration(prior, prior, False, method="prior (grid period rejected)")
 
