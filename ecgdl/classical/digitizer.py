@@ -122,6 +122,12 @@ class ClassicalDigitizer:
             the run's edge on their own side (:func:`~ecgdl.classical.trace.touching_columns`); 0 turns it off.
             Not on pages whose rows are closer than ``overshoot_min_pitch_mm`` (12x1: a 12x1 page at 100 dpi lost
             7 dB, its rows 15 mm apart touching all along).
+        row_follow_mm: a row's ends, found within 0.4 row pitches of its zero line, are followed this far through
+            the ink that continues them (a lead ending on a steep wave leaves that band before its last sample;
+            :func:`~ecgdl.classical.layout.follow_stroke`); 0 turns it off.
+        row_ends_tol_mm: a row whose first or last sample lies further than this (and than three times the other
+            rows' spread) from the other rows' takes their median (a QRS tip read as a pulse on one row cut it
+            short); 0 turns it off.
         split_strokes_max_noise: trace the leads with thin strokes that straddle two pixels added to the ink
             (:func:`~ecgdl.classical.gridremoval.with_split_strokes`) when at most this share of the added
             pixels lies away from the ink (a clean page; see ``_with_split_strokes_if_clean``); None: never.
@@ -169,6 +175,8 @@ class ClassicalDigitizer:
         overshoot_cost: float = 3.0,
         overshoot_min_pitch_mm: float = 20.0,
         touch_max_s: float = 0.06,
+        row_follow_mm: float = 2.5,
+        row_ends_tol_mm: float = 1.0,
         debug_dir: str | None = None,
         read_print: bool = True,
         ink_model: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -218,6 +226,8 @@ class ClassicalDigitizer:
         self.overshoot_cost = float(overshoot_cost)
         self.overshoot_min_pitch_mm = float(overshoot_min_pitch_mm)
         self.touch_max_s = float(touch_max_s)
+        self.row_follow_mm = float(row_follow_mm)
+        self.row_ends_tol_mm = float(row_ends_tol_mm)
         self.debug_dir = debug_dir
         self.ink_model = ink_model
         self.read_print = bool(read_print)
@@ -289,10 +299,10 @@ class ClassicalDigitizer:
             t = time.perf_counter()
             ppm = cal.px_per_mm
             ink = self._ink(page, ppm, None, prob)
-            rows = find_rows(ink.mask, ppm)
+            rows = find_rows(ink.mask, ppm, follow_mm=self.row_follow_mm)
             if len(rows) < 3:
                 faint = self._ink(page, ppm, max(0.1, 0.45 * ink.threshold), prob)
-                rows_f = find_rows(faint.mask, ppm)
+                rows_f = find_rows(faint.mask, ppm, follow_mm=self.row_follow_mm)
                 if len(rows_f) > len(rows):
                     ink, rows = faint, rows_f
             timings["gridremoval"] = time.perf_counter() - t
@@ -369,6 +379,8 @@ class ClassicalDigitizer:
             )
             for i, row in enumerate(rows)
         ]
+        if self.row_ends_tol_mm > 0:
+            rows = _agree_row_ends(rows, self.row_ends_tol_mm * cal.px_per_mm_x)
         timings["pulse"] = time.perf_counter() - t
 
         # 7. lead segments, each traced on its own (a lead boundary is a free jump)
@@ -1173,6 +1185,24 @@ def _align_rows(rows: list[RowBand], ppm: float, tol_mm: float = 1.5) -> list[Ro
         a = x0 if abs(r.x_start_px - x0) > tol else r.x_start_px
         b = x1 if abs(r.x_end_px - x1) > tol else r.x_end_px
         out.append(RowBand(r.baseline_y_px, a, b, r.strength))
+    return out
+
+
+def _agree_row_ends(rows: list[RowBand], tol_px: float) -> list[RowBand]:
+    """Rows of a page print the same stretch of time: a row whose first (last) sample lies further from the
+    median of all the other rows' than ``tol_px`` and than three times their spread takes that median (a QRS tip
+    taken for a calibration pulse cut one row short). Ends that drift steadily down the page (a photo's residual
+    skew, a few pixels per row) stay within three spreads and are kept, as is every end within ``tol_px``
+    (measured to a fraction of a pixel). Needs at least three rows."""
+    if len(rows) < 3:
+        return rows
+    out = list(rows)
+    for attr in ("x_start_px", "x_end_px"):
+        xs = np.array([getattr(r, attr) for r in rows])
+        for i in range(len(rows)):
+            others = np.delete(xs, i)
+            if abs(xs[i] - np.median(others)) > max(tol_px, 3.0 * np.ptp(others)):
+                out[i] = replace(out[i], **{attr: float(np.median(others))})
     return out
 
 

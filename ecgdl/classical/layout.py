@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ecgdl.classical.trace import true_runs
 from ecgdl.render.layouts import LAYOUTS, LayoutSpec
 
 __all__ = [
@@ -108,8 +109,12 @@ def find_rows(
     min_rel_strength: float = 0.35,
     max_rows: int = 13,
     min_stretch_mm: float = 3.0,
+    follow_mm: float = 2.5,
 ) -> list[RowBand]:
-    """Rows of trace, top to bottom (see module docstring)."""
+    """Rows of trace, top to bottom (see module docstring). A row's ends are where its ink is last seen within
+    0.4 row pitches of its zero line, then followed (:func:`follow_stroke`, up to ``follow_mm``) through the ink
+    that continues them within 0.95 pitches: a lead that ends (or starts) on a steep wave leaves the narrow band
+    before its last sample."""
     h, _w = mask.shape
     prof = row_profile(mask, px_per_mm, min_stretch_mm=min_stretch_mm)
     sm = max(1, round(0.5 * px_per_mm))
@@ -152,6 +157,13 @@ def find_rows(
         half = 0.4 * min(y - up if up is not None else 1e9, dn - y if dn is not None else 1e9, 30 * px_per_mm)
         half = max(half, 2 * px_per_mm)
         x0, x1 = row_extent(mask, y, half, px_per_mm)
+        reach = 0.95 * min(
+            y - up if up is not None else 1e9, dn - y if dn is not None else 1e9, 30 * px_per_mm
+        )
+        band = (max(0, round(y - reach)), min(h, round(y + reach) + 1))
+        narrow = (max(0, int(y - half)), min(h, int(y + half) + 1))
+        x0 = follow_stroke(mask, x0, narrow, band, -1, round(follow_mm * px_per_mm))
+        x1 = follow_stroke(mask, x1, narrow, band, +1, round(follow_mm * px_per_mm))
         longest.append(_longest_stretch(mask, y, half, px_per_mm))
         rows.append(RowBand(float(y), float(x0), float(x1), float(prof[y])))
     # Drop rows whose longest continuous stretch is much shorter than the others' (text lines, footers) - unless
@@ -171,6 +183,34 @@ def find_rows(
             or (0.9 * ref_x <= ext <= 1.15 * ref_x and lw >= 0.25 * ref_w and r.strength >= 0.6 * ref_s)
         ]
     return rows
+
+
+def follow_stroke(
+    mask: np.ndarray, x: int, narrow: tuple[int, int], band: tuple[int, int], step: int, max_px: int
+) -> int:
+    """The last column, going from ``x`` in direction ``step`` (+1 right, -1 left) for at most ``max_px`` columns,
+    that ink connected to the row's ink at ``x`` reaches: column ``x``'s ink runs within ``band`` (rows
+    [lo, hi)) that meet ``narrow`` start the walk, and each next column keeps the runs within ``band`` that touch
+    (8-connected) a run kept in the column before; the walk stops at a column with none."""
+    w = mask.shape[1]
+    lo, hi = band
+    if not 0 <= x < w or hi <= lo:
+        return x
+    runs = true_runs(mask[lo:hi, x]) + lo
+    cur = runs[(runs[:, 0] < narrow[1]) & (runs[:, 1] > narrow[0])]
+    last = x
+    for k in range(1, max_px + 1):
+        xx = x + step * k
+        if not 0 <= xx < w or not cur.size:
+            break
+        runs = true_runs(mask[lo:hi, xx]) + lo
+        touch = np.zeros(len(runs), bool)
+        for a, b in cur:
+            touch |= (runs[:, 0] <= b) & (runs[:, 1] >= a)
+        cur = runs[touch]
+        if cur.size:
+            last = xx
+    return last
 
 
 def _merge_split_rows(peaks: list[int], prof: np.ndarray, max_rel_gap: float = 0.5) -> list[int]:

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["ColumnRuns", "RowTrace", "column_runs", "extract_row_trace", "stroke_width", "touching_columns"]
+__all__ = [
+    "ColumnRuns",
+    "RowTrace",
+    "column_runs",
+    "extract_row_trace",
+    "stroke_width",
+    "touching_columns",
+    "true_runs",
+]
 
 
 @dataclass
@@ -98,6 +106,11 @@ def column_runs(mask: np.ndarray, weight: np.ndarray, flag: np.ndarray | None = 
     top_edge = top - 0.5 + (1.0 - w_top) - w_above
     bottom_edge = bottom + 0.5 - (1.0 - w_bot) + w_below
     return ColumnRuns(col, top, bottom, centroid, mass, starts, flagged, top_edge, bottom_edge)
+
+
+def true_runs(flags: np.ndarray) -> np.ndarray:
+    """(k, 2) int array of the ``[start, end)`` index ranges of the runs of True in a 1-D boolean array."""
+    return np.flatnonzero(np.diff(np.r_[0, np.asarray(flags).astype(np.int8), 0])).reshape(-1, 2)
 
 
 def stroke_width(runs: ColumnRuns) -> float:
@@ -270,9 +283,8 @@ def touching_columns(upper: RowTrace, lower: RowTrace, max_stretch: int) -> np.n
         shared = (upper.col_bottom[iu : iu + m] >= lower.col_top[il : il + m]) & (
             lower.col_bottom[il : il + m] >= upper.col_top[iu : iu + m]
         )
-    edges = np.flatnonzero(np.diff(np.r_[0, shared.astype(np.int8), 0]))
     keep = np.zeros(m, bool)
-    for s, e in zip(edges[::2], edges[1::2], strict=True):
+    for s, e in true_runs(shared):
         if e - s <= max_stretch:
             keep[s:e] = True
     return np.flatnonzero(keep) + int(a)

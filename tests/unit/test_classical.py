@@ -19,7 +19,14 @@ from ecgdl.classical.calibration import (
 )
 from ecgdl.classical.geometry import estimate_rectification, homography_from_vanishing_points, warp_image
 from ecgdl.classical.gridremoval import extract_ink, long_runs, remove_separator_bars
-from ecgdl.classical.layout import RowBand, build_segments, choose_layout, find_rows, isoelectric_level
+from ecgdl.classical.layout import (
+    RowBand,
+    build_segments,
+    choose_layout,
+    find_rows,
+    follow_stroke,
+    isoelectric_level,
+)
 from ecgdl.classical.pulse import detect_pulse, gain_from_pulse, speed_from_pulse
 from ecgdl.classical.resample import SegmentSignal, assemble_record, interpolate_trace, sample_range
 from ecgdl.classical.trace import column_runs, extract_row_trace, touching_columns
@@ -598,6 +605,76 @@ def test_a_trace_broken_by_a_wide_gap_stays_a_row_beside_rows_joined_by_bars() -
     rows = find_rows(ink.mask, ppm)
     assert np.allclose([r.baseline_y_px for r in rows], [200, 400, 600, 800], atol=4)
     assert abs(rows[-1].x_start_px - 80) < 4 and abs(rows[-1].x_end_px - 1150) < 4
+
+
+def test_a_row_ending_on_a_steep_wave_is_followed_to_its_last_column() -> None:
+    # a wavy row whose last 3 mm climb 100 px: the climb leaves the band of +-72 px (0.4 of the pitch, capped at
+    # 30 mm) around the zero line 5 px before the row's end; the ink that continues it is followed there, a
+    # blob beside it in the row's wider band (touching nothing) is not
+    ppm = 6.0
+    page = np.full((600, 900, 3), 255, np.uint8)
+    xs = np.arange(80, 801, 0.5)
+    for base in (150, 400):
+        draw_curve(page, xs, base - 3 * np.sin(xs / 25) - np.where(xs > 782, 100.0 * (xs - 782) / 18.0, 0.0))
+    page[250:254, 803:809] = 0
+    ink = extract_ink(page, px_per_mm=ppm)
+    narrow = find_rows(ink.mask, ppm, follow_mm=0)
+    rows = find_rows(ink.mask, ppm)
+    assert [r.x_end_px < 797 for r in narrow] == [True, True]
+    assert [abs(r.x_end_px - 801) <= 1 for r in rows] == [True, True]  # the stroke's cap reaches 802
+    assert all(abs(r.x_start_px - 80) <= 1 for r in rows)
+    # follow_stroke stops at the last column with connected ink, or after max_px columns
+    assert follow_stroke(ink.mask, 790, (328, 472), (229, 571), +1, 5) == 795
+    assert follow_stroke(ink.mask, 790, (328, 472), (229, 571), +1, 50) in (801, 802)
+    assert follow_stroke(ink.mask, 400, (328, 472), (229, 571), -1, 50) == 350
+
+
+def test_a_row_cut_short_by_a_false_pulse_ends_with_the_others() -> None:
+    from ecgdl.classical.digitizer import _agree_row_ends
+
+    rows = [RowBand(100.0 * k, 59.0 + 0.1 * k, 1043.2 - 0.2 * k, 1.0) for k in range(4)]
+    rows[2] = RowBand(200.0, 59.05, 958.5, 1.0)  # a QRS tip taken for an end pulse
+    out = _agree_row_ends(rows, tol_px=4.0)
+    assert out[2].x_end_px == pytest.approx(np.median([1043.2, 1043.0, 1042.6]))
+    assert [r.x_end_px for i, r in enumerate(out) if i != 2] == [
+        r.x_end_px for i, r in enumerate(rows) if i != 2
+    ]
+    assert [r.x_start_px for r in out] == [r.x_start_px for r in rows]  # all within the tolerance: kept
+    # rows drifting down the page (a photo's residual skew; real_notruth 27-0001's row starts: the last is 5.3 px
+    # from the others' median, under three times their 3.9-px spread), rows that differ widely, or fewer than three
+    # rows: unchanged
+    starts = (39.66, 37.12, 35.72, 31.83)
+    skew = [RowBand(y, x, 1166.0, 1.0) for y, x in zip((78.0, 219.0, 366.0, 494.0), starts, strict=True)]
+    assert _agree_row_ends(skew, 4.31) == skew
+    spread = [RowBand(100.0 * k, 59.0, 900.0 + 50 * k, 1.0) for k in range(4)]
+    assert _agree_row_ends(spread, 4.0) == spread
+    assert _agree_row_ends(rows[:2], 4.0) == rows[:2]
+
+
+def test_the_last_column_of_a_row_ending_on_an_upstroke_starts_on_time() -> None:
+    # 3x4+II at 50 mm/s and 20 mm/mV: each lead of the top row ends on a 1.8-mV upstroke that leaves the row's
+    # band before its last sample; the row's end (and so its column width) was measured 6 px short, the last
+    # column's start 4 px early (ad-hoc check on a synthetic page of the 20 mm/mV set)
+    from ecgdl.render import RenderConfig, render_ecg
+
+    fs = 500.0
+    cfg = RenderConfig(speed_mm_per_s=50.0, gain_mm_per_mv=20.0)
+    flat = EcgRecord(np.zeros((5000, 12)), fs, "flat")
+    panels = {p.lead: p for p in render_ecg(flat, cfg, np.random.default_rng(0))[1].panels if p.row == 0}
+    t = np.arange(5000) / fs
+    sig = np.stack([0.1 * np.sin(2 * np.pi * 1.3 * t + j) for j in range(12)], axis=1)
+    for lead in ("I", "aVR", "V1", "V4"):
+        end = panels[lead].end_sample
+        sig[end - 12 : end, LEADS.index(lead)] += np.linspace(0.0, 1.8, 12)
+    img, truth = render_ecg(EcgRecord(sig, fs, "up"), cfg, np.random.default_rng(0))
+    true_x0 = {p.lead: p.points_xy[0, 0] for p in truth.panels if p.row == 0}
+    err = {}
+    for follow in (2.5, 0.0):
+        out = ClassicalDigitizer(row_follow_mm=follow).digitize(img, fs, 5000)
+        err[follow] = {
+            g["lead"]: g["x0_px"] - true_x0[g["lead"]] for g in out.meta["segments"] if g["lead"] in true_x0
+        }
+    assert abs(err[2.5]["V4"]) < 1.0 and abs(err[0.0]["V4"]) > 2.5  # measured -0.73 / -2.98 px
 
 
 def test_a_row_split_by_a_wandering_zero_line_is_one_row() -> None:
