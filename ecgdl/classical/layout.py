@@ -33,6 +33,7 @@ __all__ = [
     "build_segments",
     "choose_layout",
     "find_rows",
+    "follow_stroke",
     "isoelectric_level",
     "row_extent",
     "row_profile",
@@ -154,13 +155,10 @@ def find_rows(
     for i, y in enumerate(peaks):
         up = peaks[i - 1] if i > 0 else None
         dn = peaks[i + 1] if i + 1 < len(peaks) else None
-        half = 0.4 * min(y - up if up is not None else 1e9, dn - y if dn is not None else 1e9, 30 * px_per_mm)
-        half = max(half, 2 * px_per_mm)
+        gap = min(y - up if up is not None else 1e9, dn - y if dn is not None else 1e9, 30 * px_per_mm)
+        half = max(0.4 * gap, 2 * px_per_mm)
         x0, x1 = row_extent(mask, y, half, px_per_mm)
-        reach = 0.95 * min(
-            y - up if up is not None else 1e9, dn - y if dn is not None else 1e9, 30 * px_per_mm
-        )
-        band = (max(0, round(y - reach)), min(h, round(y + reach) + 1))
+        band = (max(0, round(y - 0.95 * gap)), min(h, round(y + 0.95 * gap) + 1))
         narrow = (max(0, int(y - half)), min(h, int(y + half) + 1))
         x0 = follow_stroke(mask, x0, narrow, band, -1, round(follow_mm * px_per_mm))
         x1 = follow_stroke(mask, x1, narrow, band, +1, round(follow_mm * px_per_mm))
