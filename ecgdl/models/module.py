@@ -78,6 +78,9 @@ class DigitizerModule(L.LightningModule):
             (:func:`ecgdl.models.crop_digitizer.pulse_edge_fallback`); 0 turns that off.
         crowded_fallback: at inference, leads whose crop would hold another row's zero line (12x1 pages) keep the
             classical reading (:func:`ecgdl.models.crop_digitizer.crowded_segments`).
+        steep_slope_mv_per_s / steep_tol_mv / steep_max_noise: at inference, on clean pages take the classical
+            reading on steep stretches where it agrees with the network's
+            (:func:`ecgdl.models.crop_digitizer.steep_fallback`); a slope of 0 turns that off.
         page_size_hw: page networks: the (height, width) pages were resized to in training; at inference a
             page is resized to the same scale (None: read at full resolution).
         limb_fit / limb_fit_weights: at inference, fit the limb leads read at the same instants to the Einthoven /
@@ -104,6 +107,9 @@ class DigitizerModule(L.LightningModule):
         edge_dilate_s: float = 0.015,
         pulse_edge_s: float = 0.04,
         crowded_fallback: bool = True,
+        steep_slope_mv_per_s: float = 0.0,
+        steep_tol_mv: float = 0.4,
+        steep_max_noise: float = 0.005,
         page_size_hw: tuple[int, int] | list[int] | None = None,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
@@ -128,6 +134,9 @@ class DigitizerModule(L.LightningModule):
         self.edge_dilate_s = float(edge_dilate_s)
         self.pulse_edge_s = float(pulse_edge_s)
         self.crowded_fallback = bool(crowded_fallback)
+        self.steep_slope_mv_per_s = float(steep_slope_mv_per_s)
+        self.steep_tol_mv = float(steep_tol_mv)
+        self.steep_max_noise = float(steep_max_noise)
         self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = {str(k): float(v) for k, v in (limb_fit_weights or {}).items()}
@@ -363,6 +372,9 @@ class DigitizerModule(L.LightningModule):
             edge_dilate_s=self.edge_dilate_s,
             pulse_edge_s=self.pulse_edge_s,
             crowded_fallback=self.crowded_fallback,
+            steep_slope_mv_per_s=self.steep_slope_mv_per_s,
+            steep_tol_mv=self.steep_tol_mv,
+            steep_max_noise=self.steep_max_noise,
             limb_fit_weights=self.limb_fit_weights if self.limb_fit else None,
         )
 

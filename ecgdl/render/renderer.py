@@ -88,6 +88,22 @@ _EIK_4ROW_BASELINES = (5 / 12, 7 / 12, 9 / 12, 0.90276)
 _DRAW_TOLERANCE_PX = 0.1
 
 
+def _with_caps(pts_xy: np.ndarray, thickness_px: int) -> np.ndarray:
+    """The polyline to draw for a trace whose samples are ``pts_xy`` (n >= 2, x ascending): a pen of width w
+    inks w/2 around every point of its path, the ends included. OpenCV gives thick lines round caps but draws a
+    1-px line from its first to its last point only, so those get a half-pixel projecting cap (extended along the
+    first / last segment, what matplotlib, ECG-Image-Kit's renderer, does by default). Truth is unchanged: the
+    caps carry no samples."""
+    if thickness_px != 1:
+        return pts_xy
+    ends = []
+    for a, b in ((pts_xy[0], pts_xy[1]), (pts_xy[-1], pts_xy[-2])):
+        d = a - b
+        norm = float(np.hypot(d[0], d[1]))
+        ends.append(a + 0.5 * d / norm if norm > 0 else a)
+    return np.vstack([ends[0], pts_xy, ends[1]])
+
+
 @dataclass
 class _Strip:
     lead: str
@@ -256,7 +272,8 @@ def render_ecg(
             LeadPanel(strip.lead, strip.row, strip.col, s0, s1, box, strip.baseline_y_px, pts, cols_x, cols_y)
         )
         if len(pts) > 1:
-            fixed = np.round(pts * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
+            drawn = _with_caps(pts, thickness)
+            fixed = np.round(drawn * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
             # Drop points the stroke passes within 0.1 px of anyway (several samples per pixel column): the
             # drawn line stays within 0.1 px of every sample and AA drawing gets 3-5x faster.
             polylines.append(cv2.approxPolyDP(fixed, _DRAW_TOLERANCE_PX * (1 << _SHIFT), False))

@@ -677,6 +677,30 @@ def test_the_last_column_of_a_row_ending_on_an_upstroke_starts_on_time() -> None
     assert abs(err[2.5]["V4"]) < 1.0 and abs(err[0.0]["V4"]) > 2.5  # measured -0.73 / -2.98 px
 
 
+@pytest.mark.parametrize("dpi", [100, 200])
+def test_a_row_without_a_pulse_starts_at_its_first_drawn_sample(dpi: int) -> None:
+    # 1-px strokes (0.1 mm at 100-200 dpi) starting 0-0.3 mV off their zero line: each segment's first sample is
+    # placed within 0.4 px of where it was drawn (measured 0.01-0.34 px; 0.36-0.83 px late when the renderer drew
+    # thin strokes without caps, which the reader's half-stroke offset assumes)
+    from ecgdl.render import RenderConfig, render_ecg
+
+    fs = 500.0
+    t = np.arange(5000) / fs
+    sig = np.stack([0.3 * np.sin(2 * np.pi * 1.3 * t + j) for j in range(12)], axis=1)
+    cfg = RenderConfig(pulse="none", line_width_mm=0.1, dpi=dpi)
+    img, truth = render_ecg(EcgRecord(sig, fs, "sines"), cfg, np.random.default_rng(0))
+    assert truth.line_width_px == 1
+    out = ClassicalDigitizer().digitize(img, fs, 5000)
+    assert len(out.meta["segments"]) == 13
+    for seg in out.meta["segments"]:
+        panel = min(
+            (p for p in truth.panels if p.lead == seg["lead"]),
+            key=lambda p: abs(p.baseline_y_px - seg["baseline_y_px"]),
+        )
+        assert seg["start_sample"] == panel.start_sample
+        assert abs(seg["x0_px"] - panel.points_xy[0, 0]) < 0.4, seg["lead"]
+
+
 def test_a_row_split_by_a_wandering_zero_line_is_one_row() -> None:
     from ecgdl.classical.layout import _merge_split_rows
 

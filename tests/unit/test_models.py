@@ -40,6 +40,7 @@ from ecgdl.models.crop_digitizer import (
     pulse_edge_fallback,
     rows_from_signal,
     segments_to_read,
+    steep_fallback,
 )
 from ecgdl.models.losses import gaussian_row_target
 from ecgdl.signals.record import EcgRecord
@@ -449,6 +450,27 @@ def test_pulse_edge_fallback_takes_the_reference_next_to_pulses_only() -> None:
     expected[[0, 1, 2, 17, 18, 19], LEADS.index("II")] = 1
     np.testing.assert_array_equal(out, expected)
     assert n == 11 and not sig.any()  # the input is not changed
+
+
+def test_steep_fallback_takes_the_reference_on_its_steep_stretches_where_the_two_agree() -> None:
+    fs = 100.0
+    ref = np.zeros((40, 12))
+    ref[10:15, 0] = [0.0, 0.5, 1.0, 0.5, 0.0]  # 50 mV/s either side of a tip at sample 12
+    ref[30:35, 1] = ref[10:15, 0]
+    ref[20, 2] = np.nan
+    sig = ref * 0.8  # a reading that cuts the tips
+    sig[30:35, 1] = [0.0, 1.5, 2.0, 1.5, 0.0]  # lead II: too far (1 mV) from the reference to be its stroke
+    sig[25, 3] = np.nan  # no reading: stays NaN
+    out, used = steep_fallback(sig, ref, fs, min_slope_mv_per_s=20.0, tol_mv=0.5, dilate_s=0.01)
+    # np.gradient: |slope| >= 20 mV/s on samples 10..14 (25, 50, 0, 50, 25 mV/s: the tip itself is flat, the
+    # one-sample dilation covers it), widened to 9..15
+    expected = sig.copy()
+    expected[9:16, 0] = ref[9:16, 0]
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(sig))
+    np.testing.assert_allclose(out[np.isfinite(out)], expected[np.isfinite(out)])
+    assert used[9:16, 0].all() and not used[:9, 0].any() and not used[16:, 0].any()
+    # lead II: 1 mV apart on the three middle samples (kept); its flat ends agree (0 = 0) and are taken
+    assert used[[29, 30, 34, 35], 1].all() and not used[[31, 32, 33], 1].any() and not used[:, 2:].any()
 
 
 def test_the_shipped_cnn_does_not_read_an_end_pulse_edge() -> None:

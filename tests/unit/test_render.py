@@ -169,6 +169,28 @@ def test_kaggle_truth_semantics_3x4() -> None:
     assert (truth.width_px, truth.height_px) == (2200, 1700)
 
 
+@pytest.mark.parametrize("dpi", [100, 200])
+def test_a_thin_stroke_inks_half_its_width_before_its_first_sample(dpi: int) -> None:
+    # a pen of width w inks w/2 around its path's ends as well; OpenCV's thick lines have round caps but its 1-px
+    # lines start right at the first point, so the renderer gives them a half-pixel projecting cap (as matplotlib,
+    # ECG-Image-Kit's renderer, does); without it the classical reader put row starts 0.6-0.9 px late
+    config = RenderConfig(dpi=dpi, line_width_mm=0.1, pulse="none", header=False, grid_colour="none")
+    image, truth = render_ecg(
+        EcgRecord(np.zeros((5000, 12)), 500.0, "flat"), config, np.random.default_rng(0)
+    )
+    assert truth.line_width_px == 1
+    coverage = 1.0 - image.min(axis=2) / 255.0
+    starts = [p for p in truth.panels if p.col == 0]  # later columns continue the previous lead's stroke
+    assert len(starts) == 4
+    for panel in starts:
+        x0, y = panel.points_xy[0]
+        rows = slice(int(y) - 4, int(y) + 6)
+        k = int(x0) + 4  # well inside the flat stroke
+        # ink left of column k's right border, in px of full stroke: (k + 0.5) - (where the ink begins)
+        inked = coverage[rows, int(x0) - 8 : k + 1].sum() / coverage[rows, k].sum()
+        assert inked - (k + 0.5 - x0) == pytest.approx(0.5, abs=0.2), panel.lead
+
+
 def test_1025_hz_windows_partition_the_record() -> None:
     record = _record(fs_hz=1025)
     _, truth = render_ecg(record, RenderConfig(dpi=100), np.random.default_rng(0))
