@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from scipy.ndimage import binary_dilation
 
+from ecgdl.classical.trace import true_runs
 from ecgdl.constants import LEADS
 from ecgdl.data.targets import CropSpec, crop_affine, strip_windows, warp_crop
 from ecgdl.digitizer import DigitizationError
@@ -112,13 +113,22 @@ def rows_from_signal(
 
 
 def edge_fallback(
-    rows: np.ndarray, ref_rows: np.ndarray, height_px: int, margin_px: float, dilate_cols: int
+    rows: np.ndarray,
+    ref_rows: np.ndarray,
+    height_px: int,
+    margin_px: float,
+    dilate_cols: int,
+    max_disagree_px: np.ndarray | float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replace ``rows`` (N, W) by ``ref_rows`` where the reference trace leaves the crop.
 
     A column is replaced when ``ref_rows`` lies within ``margin_px`` of the crop's top or bottom row (or
     beyond), widened by ``dilate_cols`` columns each side; NaN reference columns are never used. ``margin_px < 0``
-    disables the fallback. Returns (fused rows, boolean mask of replaced columns).
+    disables the fallback. With ``max_disagree_px`` (one value, or one per crop) a stretch of such columns is
+    replaced only where the reference lies within that distance of ``rows`` in the columns just before and after
+    it (those the crop still shows): a reference that leaves the network's trace there follows another stroke
+    (on synthetic photos the classical reading often does). Returns (fused rows, boolean mask of replaced
+    columns).
     """
     rows = np.asarray(rows, np.float64)
     ref = np.asarray(ref_rows, np.float64)
@@ -131,6 +141,18 @@ def edge_fallback(
     if dilate_cols > 0:
         out = binary_dilation(out, np.ones((1, 2 * int(dilate_cols) + 1), bool))
     use = out & np.isfinite(ref)
+    if max_disagree_px is not None:
+        # a stretch is replaced only where the reference meets the network's trace at both its ends (where the
+        # crop still shows the stroke): otherwise the reference is on another stroke
+        tol = np.broadcast_to(np.asarray(max_disagree_px, np.float64), (rows.shape[0],))
+        width = rows.shape[1]
+        for i in np.flatnonzero(use.any(axis=1)):
+            for a, b in true_runs(use[i]):
+                ends = [c for c in (a - 1, b) if 0 <= c < width]
+                with np.errstate(invalid="ignore"):
+                    met = [abs(rows[i, c] - ref[i, c]) <= tol[i] for c in ends]
+                if not ends or not all(met):
+                    use[i, a:b] = False
     return np.where(use, ref, rows), use
 
 
@@ -232,6 +254,7 @@ def digitize_with_crops(
     steep_slope_mv_per_s: float = 0.0,
     steep_tol_mv: float = 0.4,
     steep_max_noise: float = 0.005,
+    edge_agree_mv: float = 0.0,
 ) -> EcgRecord:
     """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
 
@@ -242,6 +265,8 @@ def digitize_with_crops(
     network's reading before the fit (``raw_einthoven_db`` / ``raw_goldberger_db``).
     ``pulse_edge_s``: see :func:`pulse_edge_fallback`. ``crowded_fallback``: leads whose crop would hold another
     row's zero line keep the classical reading (:func:`crowded_segments`).
+    ``edge_agree_mv`` > 0: the edge fallback's stretches need the classical reading within that many mV of the
+    network's where they begin and end (``max_disagree_px`` of :func:`edge_fallback`).
     ``steep_slope_mv_per_s`` > 0: on pages whose classical split-stroke noise figure (meta ``split_stroke_noise``)
     is at most ``steep_max_noise``, the classical reading replaces the network's on steep stretches where the two
     agree within ``steep_tol_mv`` (:func:`steep_fallback`); 0 turns that off.
@@ -272,6 +297,7 @@ def digitize_with_crops(
             spec.height_px,
             margin_px=edge_margin_mm * spec.height_px / spec.height_mm,
             dilate_cols=round(edge_dilate_s * spec.width_px / spec.window_s),
+            max_disagree_px=None if edge_agree_mv <= 0 else edge_agree_mv * info["px_per_mv"],
         )
         signal = crops_to_signal(
             rows,

@@ -383,6 +383,26 @@ def test_edge_fallback_replaces_only_where_the_reference_leaves_the_crop() -> No
         edge_fallback(rows, ref[:, :5], 128, 4.0, 0)
 
 
+def test_edge_fallback_needs_the_reference_to_meet_the_trace_where_a_stretch_begins_and_ends() -> None:
+    rows = np.full((3, 12), 100.0)
+    ref = np.full((3, 12), 101.0)  # on the network's stroke inside the crop (1 px off)
+    ref[:, 5:7] = 130.0  # all three leave a 128-px crop at columns 5-6
+    ref[1, 3] = 110.0  # crop 1: 10 px off where its stretch (3..7 with the dilation) begins
+    ref[2, 8] = 104.0  # crop 2: 4 px off where it ends: within 5 px
+    fused, used = edge_fallback(rows, ref, 128, margin_px=4.0, dilate_cols=1, max_disagree_px=5.0)
+    expected_used = np.zeros((3, 12), bool)
+    expected_used[0, 4:8] = True  # checked at columns 3 and 8: 1 px
+    expected_used[2, 4:8] = True
+    np.testing.assert_array_equal(used, expected_used)
+    np.testing.assert_array_equal(fused[used], ref[used])
+    np.testing.assert_array_equal(fused[~used], rows[~used])
+    # per-crop tolerances (px per mV differ between crops), and a stretch reaching the crop's first column is
+    # checked at its other end only
+    ref[0, 0:3] = 130.0
+    _, used = edge_fallback(rows, ref, 128, 4.0, 1, max_disagree_px=np.array([5.0, 20.0, 1.0]))
+    assert used[0, 0:4].all() and used[1, 4:8].all() and not used[2].any()
+
+
 def test_crowded_segments_are_those_with_a_row_within_the_crops_reach() -> None:
     from ecgdl.data.targets import CropSpec
 
