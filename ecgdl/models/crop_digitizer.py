@@ -144,14 +144,14 @@ def edge_fallback(
     if max_disagree_px is not None:
         # a stretch is replaced only where the reference meets the network's trace at both its ends (where the
         # crop still shows the stroke): otherwise the reference is on another stroke
-        tol = np.broadcast_to(np.asarray(max_disagree_px, np.float64), (rows.shape[0],))
+        tol = np.broadcast_to(np.asarray(max_disagree_px, np.float64), (rows.shape[0],))[:, None]
+        with np.errstate(invalid="ignore"):
+            met = np.abs(rows - ref) <= tol  # NaN on either side: not met
         width = rows.shape[1]
         for i in np.flatnonzero(use.any(axis=1)):
             for a, b in true_runs(use[i]):
                 ends = [c for c in (a - 1, b) if 0 <= c < width]
-                with np.errstate(invalid="ignore"):
-                    met = [abs(rows[i, c] - ref[i, c]) <= tol[i] for c in ends]
-                if not ends or not all(met):
+                if not ends or not met[i, ends].all():
                     use[i, a:b] = False
     return np.where(use, ref, rows), use
 
