@@ -492,6 +492,7 @@ class ClassicalDigitizer:
             meta["homography"] = (rect.H @ S).tolist()  # input pixels -> rectified pixels
         meta["separator_bars"] = len(bars)
         meta["split_stroke_noise"] = split_noise
+        meta["stroke_px"] = stroke  # the trace's estimated thickness, page pixels (segments' frame)
         meta["split_strokes"] = trace_ink is not ink
         meta.update(limb_meta)
         if dbg.enabled:

@@ -50,6 +50,10 @@ class RenderConfig:
     font_pt: float = 11.0
     draw_traces: bool = True
     grid_origin_mm: tuple[float, float] = (0.0, 0.0)
+    # 1: OpenCV's anti-aliased lines, whose thickness is a whole number of pixels (line_width_mm rounds to 1, 2, ...
+    # px, which leave 1-2, 3-4 ... px of dark ink). k > 1: the traces are drawn at k times the resolution and
+    # area-averaged, so any width draws as itself (a 0.25-mm pen at 200 dpi: 2 px, ECG-Image-Kit's median).
+    stroke_supersample: int = 1
 
     def __post_init__(self) -> None:
         get_layout(self.layout)
@@ -64,6 +68,8 @@ class RenderConfig:
             raise ValueError("speed_mm_per_s and gain_mm_per_mv must be positive")
         if self.separator_width_mm is not None and self.separator_width_mm <= 0:
             raise ValueError(f"separator_width_mm must be positive or None, got {self.separator_width_mm}")
+        if not 1 <= self.stroke_supersample <= 8:
+            raise ValueError(f"stroke_supersample must be within 1-8, got {self.stroke_supersample}")
 
     @property
     def px_per_mm(self) -> float:
@@ -102,6 +108,58 @@ def _with_caps(pts_xy: np.ndarray, thickness_px: int) -> np.ndarray:
         norm = float(np.hypot(d[0], d[1]))
         ends.append(a + 0.5 * d / norm if norm > 0 else a)
     return np.vstack([ends[0], pts_xy, ends[1]])
+
+
+def _supersampled_thickness(width_px: float, factor: int) -> int:
+    """The odd fine width nearest ``width_px * factor``: OpenCV's thick lines are 2k+1 px wide (thickness 2k and
+    2k+1 both draw 2k+3 px for k >= 1, 2 draws 3), see :func:`_draw_supersampled`."""
+    return max(1, 2 * round((width_px * factor - 1) / 2) + 1)
+
+
+def _draw_supersampled(
+    image: np.ndarray, polylines: list[np.ndarray], rgb: tuple[int, ...], width_px: float, factor: int
+) -> None:
+    """Ink ``polylines`` (1/2**_SHIFT px fixed point) into ``image`` with a pen about ``width_px`` wide (to
+    1/factor px, see :func:`_supersampled_thickness`): drawn as a coverage mask ``factor`` times finer (round caps
+    and joins) and area-averaged back, so a pixel's darkness is the share of it the pen covers. Only the rows the
+    traces span are drawn at the fine scale."""
+    fine_width = _supersampled_thickness(width_px, factor)
+    # page pixel centre j -> fine pixel centre factor * j + (factor - 1) / 2
+    fine = [(p.astype(np.int64) * factor + ((factor - 1) << _SHIFT) // 2).astype(np.int32) for p in polylines]
+    ys = np.concatenate([p[:, 0, 1] for p in polylines]) / (1 << _SHIFT)
+    pad = int(np.ceil(width_px)) + 2
+    h, w = image.shape[:2]
+    y0 = max(0, int(np.floor(ys.min())) - pad)
+    y1 = min(h, int(np.ceil(ys.max())) + pad + 1)
+    if y1 <= y0:
+        return
+    canvas = np.zeros(((y1 - y0) * factor, w * factor), np.uint8)
+    offset = np.array([0, y0 * factor << _SHIFT], np.int32)
+    # LINE_8 at the fine scale: the area average below does the anti-aliasing (LINE_AA would add ~0.7 fine px)
+    fine = [p - offset for p in fine]
+    thickness = 1 if fine_width == 1 else fine_width - 1  # OpenCV draws thickness 2k as 2k + 1 px
+    cv2.polylines(canvas, fine, False, 255, thickness, cv2.LINE_8, shift=_SHIFT)
+    # projecting caps, as matplotlib (ECG-Image-Kit) draws them: a square reaching half a width past each end
+    # (it holds OpenCV's round cap); fillPoly inks both boundary pixels, hence half a pixel less each way
+    half = (fine_width - 1) / 2 * (1 << _SHIFT)
+    caps = []
+    for line in fine:
+        pts = line[:, 0].astype(np.float64)
+        for a, rest in ((pts[0], pts[1:]), (pts[-1], pts[-2::-1])):
+            away = a - rest[np.flatnonzero(np.any(rest != a, axis=1))[:1]]
+            if not away.size:
+                continue
+            d = away[0] / np.hypot(*away[0]) * half
+            n = np.array([-d[1], d[0]])
+            caps.append(np.round([a + n, a + n + d, a - n + d, a - n]).astype(np.int32))
+    if caps:
+        cv2.fillPoly(canvas, caps, 255, cv2.LINE_8, shift=_SHIFT)
+    cover = (
+        cv2.resize(canvas, (w, y1 - y0), interpolation=cv2.INTER_AREA).astype(np.float32)[..., None] / 255.0
+    )
+    band = image[y0:y1].astype(np.float32)
+    ink = np.asarray(rgb, np.float32).reshape(1, 1, -1)
+    image[y0:y1] = np.round(band * (1.0 - cover) + ink * cover).astype(np.uint8)
 
 
 @dataclass
@@ -241,7 +299,8 @@ def render_ecg(
     )
     origin = (config.grid_origin_mm[0] * ppm, config.grid_origin_mm[1] * ppm)
     image = grid_image(geom.width_px, geom.height_px, ppm, origin, style)
-    thickness = max(1, round(config.line_width_mm * ppm))
+    supersample = int(config.stroke_supersample)
+    thickness = max(1, round(config.line_width_mm * ppm)) if supersample == 1 else 0
     trace_bgr = tuple(int(v) for v in config.trace_rgb)  # image is RGB; cv2 just writes the tuple as given
 
     plotted = np.full_like(sig, np.nan)
@@ -272,7 +331,7 @@ def render_ecg(
             LeadPanel(strip.lead, strip.row, strip.col, s0, s1, box, strip.baseline_y_px, pts, cols_x, cols_y)
         )
         if len(pts) > 1:
-            drawn = _with_caps(pts, thickness)
+            drawn = _with_caps(pts, thickness) if supersample == 1 else pts  # thick pens: round caps
             fixed = np.round(drawn * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
             # Drop points the stroke passes within 0.1 px of anyway (several samples per pixel column): the
             # drawn line stays within 0.1 px of every sample and AA drawing gets 3-5x faster.
@@ -306,7 +365,10 @@ def render_ecg(
             polylines.append(np.round(pulse * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2))
             pulse_boxes.append((xa, top, xb, base))
     if config.draw_traces and polylines:
-        cv2.polylines(image, polylines, False, trace_bgr, thickness, cv2.LINE_AA, shift=_SHIFT)
+        if supersample == 1:
+            cv2.polylines(image, polylines, False, trace_bgr, thickness, cv2.LINE_AA, shift=_SHIFT)
+        else:
+            _draw_supersampled(image, polylines, trace_bgr, config.line_width_mm * ppm, supersample)
 
     font_px = max(6, round(config.font_pt / 72.0 * config.dpi))
     if config.separators:
@@ -350,7 +412,9 @@ def render_ecg(
         px_per_mm=ppm,
         speed_mm_per_s=float(config.speed_mm_per_s),
         gain_mm_per_mv=float(config.gain_mm_per_mv),
-        line_width_px=float(thickness),
+        line_width_px=float(thickness)
+        if supersample == 1
+        else _supersampled_thickness(config.line_width_mm * ppm, supersample) / supersample,
         panels=panels,
         row_baselines_y_px=list(geom.row_baselines_y_px),
         pulse_boxes_xyxy=pulse_boxes,

@@ -36,6 +36,9 @@ class RenderSampler:
     header_probability: float = 1.0
     # column separators: bar widths in mm (ECG-Image-Kit: 0.76) or None for a thin tick; one is drawn per page
     separator_widths_mm: Sequence[float | None] = (None,)
+    # share of pages whose traces are drawn supersampled (RenderConfig.stroke_supersample = 4: any real pen width,
+    # e.g. ECG-Image-Kit's 2 px); drawn only when above 0, so that settings without it keep their pages
+    stroke_supersample_share: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -45,6 +48,10 @@ class RenderSampler:
                 RenderConfig(layout=layout, grid_colour=colour)
         for pulse in self.pulses:
             RenderConfig(pulse=pulse)
+        if not 0.0 <= self.stroke_supersample_share <= 1.0:
+            raise ValueError(
+                f"stroke_supersample_share must be within 0-1, got {self.stroke_supersample_share}"
+            )
         if not len(self.separator_widths_mm):
             raise ValueError("separator_widths_mm needs at least one choice (null: a thin tick)")
         for width in self.separator_widths_mm:
@@ -56,6 +63,9 @@ class RenderSampler:
         # drawn only when there is a choice, so that settings without one keep their pages
         widths = list(self.separator_widths_mm)
         separator = _choice(rng, widths) if len(widths) > 1 else widths[0]
+        supersample = {}
+        if self.stroke_supersample_share > 0:
+            supersample["stroke_supersample"] = 4 if rng.random() < self.stroke_supersample_share else 1
         return RenderConfig(
             layout=_choice(rng, list(self.layouts), self.layout_weights),
             speed_mm_per_s=float(_choice(rng, list(self.speeds_mm_per_s))),
@@ -68,5 +78,6 @@ class RenderSampler:
             rows_top_mm=top,
             header=header,
             separator_width_mm=None if separator is None else float(separator),
+            **supersample,
             **self.extra,
         )

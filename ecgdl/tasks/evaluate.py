@@ -157,6 +157,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 n_filled=filled,
                 layout=meta.get("layout"),
                 split_stroke_noise=meta.get("split_stroke_noise"),
+                stroke_px=meta.get("stroke_px"),
+                px_per_mm=meta.get("px_per_mm"),
             )
             preds[item.image_id] = EcgRecord(sig, item.fs_hz, item.image_id, meta)
         except Exception as exc:  # one bad image never stops the batch; it is scored as all zeros

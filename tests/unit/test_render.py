@@ -191,6 +191,34 @@ def test_a_thin_stroke_inks_half_its_width_before_its_first_sample(dpi: int) -> 
         assert inked - (k + 0.5 - x0) == pytest.approx(0.5, abs=0.2), panel.lead
 
 
+@pytest.mark.parametrize("width_mm", [0.13, 0.25, 0.33])
+def test_a_supersampled_pen_inks_its_own_width_around_the_truth(width_mm: float) -> None:
+    # OpenCV rounds a pen to whole pixels (0.25 mm at 200 dpi -> 2 px, drawn 3-4 px dark); drawn 4x finer and
+    # area-averaged, a flat stroke's ink across a column sums to the pen's width (to 1/4 px), centred on the truth
+    config = RenderConfig(line_width_mm=width_mm, header=False, grid_colour="none", stroke_supersample=4)
+    record = EcgRecord(np.full((5000, 12), 0.3) + np.arange(12) * 0.01, 500.0, "flat")
+    image, truth = render_ecg(record, config, np.random.default_rng(0))
+    width_px = truth.line_width_px
+    assert width_px == pytest.approx(width_mm * config.px_per_mm, abs=0.26)
+    coverage = 1.0 - image.min(axis=2) / 255.0
+    for panel in truth.panels:
+        y = float(panel.points_xy[0, 1])
+        rows = np.arange(int(y) - 6, int(y) + 7)
+        for x in np.linspace(panel.points_xy[0, 0] + 10, panel.points_xy[-1, 0] - 10, 5).astype(int):
+            column = coverage[rows, x]
+            assert column.sum() == pytest.approx(width_px, rel=0.06), (panel.lead, x)
+            # to a quarter pixel: the fine stroke's centre is a whole fine row (1/8 px) and a pixel's centroid
+            # puts its covered fine rows at its centre (up to 1/8 px more)
+            assert (column * rows).sum() / column.sum() == pytest.approx(y, abs=0.25), (panel.lead, x)
+        # a projecting cap (matplotlib's): the ink reaches half a width before the first sample
+        if panel.col == 0:
+            x0, k = float(panel.points_xy[0, 0]), int(panel.points_xy[0, 0]) + 4
+            inked = coverage[rows, int(x0) - 8 : k + 1].sum() / coverage[rows, k].sum()
+            assert inked - (k + 0.5 - x0) == pytest.approx(width_px / 2, abs=0.2), panel.lead
+    with pytest.raises(ValueError, match="stroke_supersample"):
+        RenderConfig(stroke_supersample=0)
+
+
 def test_1025_hz_windows_partition_the_record() -> None:
     record = _record(fs_hz=1025)
     _, truth = render_ecg(record, RenderConfig(dpi=100), np.random.default_rng(0))
