@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import neurokit2 as nk
 import numpy as np
@@ -177,6 +178,34 @@ def test_atrial_fibrillation_is_irregular() -> None:
     cv_af = np.mean([rr_cv(af, s) for s in range(10)])
     cv_sinus = np.mean([rr_cv(sinus, s) for s in range(10)])
     assert cv_af > 0.1 > cv_sinus
+
+
+def test_narrower_qrs_waves_are_steeper_and_keep_the_record_otherwise() -> None:
+    # the same draws with the QRS waves at half width: the steepest stroke 1.3-2x as steep (the waves overlap
+    # less), the beats and Einthoven unchanged; no scale range draws nothing (records stay as they were)
+    base = _clean_sinus(70.0).sinus_only()
+    ratios = []
+    for seed in range(4):
+        recs = [
+            generate_ecg(np.random.default_rng(seed), 500, config=replace(base, qrs_width_scale_range=(k, k)))
+            for k in (1.0, 0.5)
+        ]
+        wide, narrow = (r.signal_mv for r in recs)
+        assert recs[1].meta["qrs_width_scale"] == 0.5
+        assert recs[0].meta["beat_times_s"] == recs[1].meta["beat_times_s"]
+        np.testing.assert_allclose(_lead(narrow, "I") + _lead(narrow, "III"), _lead(narrow, "II"), atol=1e-9)
+        slope = [np.abs(np.diff(x, axis=0)).max(axis=0) for x in (wide, narrow)]
+        big = np.abs(wide).max(axis=0) > 0.5  # leads with a clear QRS
+        ratios.extend((slope[1] / slope[0])[big])
+        untouched = generate_ecg(np.random.default_rng(seed), 500, config=base)
+        assert untouched.meta["qrs_width_scale"] == 1.0
+        np.testing.assert_array_equal(
+            untouched.signal_mv,
+            generate_ecg(
+                np.random.default_rng(seed), 500, config=replace(base, qrs_width_scale_range=None)
+            ).signal_mv,
+        )
+    assert 1.3 < np.median(ratios) < 2.1 and min(ratios) > 1.1
 
 
 def test_noise_free_records_have_flat_baseline_between_beats() -> None:
