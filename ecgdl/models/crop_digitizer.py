@@ -119,15 +119,18 @@ def edge_fallback(
     margin_px: float,
     dilate_cols: int,
     max_disagree_px: np.ndarray | float | None = None,
+    meet_within_cols: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replace ``rows`` (N, W) by ``ref_rows`` where the reference trace leaves the crop.
 
     A column is replaced when ``ref_rows`` lies within ``margin_px`` of the crop's top or bottom row (or
     beyond), widened by ``dilate_cols`` columns each side; NaN reference columns are never used. ``margin_px < 0``
     disables the fallback. With ``max_disagree_px`` (one value, or one per crop) a stretch of such columns is
-    replaced only where the reference lies within that distance of ``rows`` in the columns just before and after
-    it (those the crop still shows): a reference that leaves the network's trace there follows another stroke
-    (on synthetic photos the classical reading often does). Returns (fused rows, boolean mask of replaced
+    replaced only where the reference lies within that distance of ``rows`` in one of the ``meet_within_cols``
+    columns before it and in one of those after it (the crop shows the stroke there): a reference that never
+    meets the network's trace there follows another stroke (on synthetic photos the classical reading often
+    does). More than one column lets a stretch end on a steep wave, where the two readings part for a few
+    columns (a tall R whose S the classical reading cuts short). Returns (fused rows, boolean mask of replaced
     columns).
     """
     rows = np.asarray(rows, np.float64)
@@ -147,11 +150,12 @@ def edge_fallback(
         tol = np.broadcast_to(np.asarray(max_disagree_px, np.float64), (rows.shape[0],))[:, None]
         with np.errstate(invalid="ignore"):
             met = np.abs(rows - ref) <= tol  # NaN on either side: not met
-        width = rows.shape[1]
+        width, reach = rows.shape[1], max(1, int(meet_within_cols))
         for i in np.flatnonzero(use.any(axis=1)):
             for a, b in true_runs(use[i]):
-                ends = [c for c in (a - 1, b) if 0 <= c < width]
-                if not ends or not met[i, ends].all():
+                sides = [met[i, max(0, a - reach) : a], met[i, b : min(width, b + reach)]]
+                sides = [side for side in sides if side.size]  # a stretch at the crop's edge: its other end
+                if not sides or not all(side.any() for side in sides):
                     use[i, a:b] = False
     return np.where(use, ref, rows), use
 
@@ -255,6 +259,7 @@ def digitize_with_crops(
     steep_tol_mv: float = 0.4,
     steep_max_noise: float = 0.005,
     edge_agree_mv: float = 0.0,
+    edge_agree_within_s: float = 0.0,
 ) -> EcgRecord:
     """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
 
@@ -266,7 +271,8 @@ def digitize_with_crops(
     ``pulse_edge_s``: see :func:`pulse_edge_fallback`. ``crowded_fallback``: leads whose crop would hold another
     row's zero line keep the classical reading (:func:`crowded_segments`).
     ``edge_agree_mv`` > 0: the edge fallback's stretches need the classical reading within that many mV of the
-    network's where they begin and end (``max_disagree_px`` of :func:`edge_fallback`).
+    network's where they begin and end (``max_disagree_px`` of :func:`edge_fallback`), in one of the columns
+    within ``edge_agree_within_s`` beyond each end (``meet_within_cols``; 0: the adjacent column only).
     ``steep_slope_mv_per_s`` > 0: on pages whose classical split-stroke noise figure (meta ``split_stroke_noise``)
     is at most ``steep_max_noise``, the classical reading replaces the network's on steep stretches where the two
     agree within ``steep_tol_mv`` (:func:`steep_fallback`); 0 turns that off.
@@ -298,6 +304,7 @@ def digitize_with_crops(
             margin_px=edge_margin_mm * spec.height_px / spec.height_mm,
             dilate_cols=round(edge_dilate_s * spec.width_px / spec.window_s),
             max_disagree_px=None if edge_agree_mv <= 0 else edge_agree_mv * info["px_per_mv"],
+            meet_within_cols=max(1, round(edge_agree_within_s * spec.width_px / spec.window_s)),
         )
         signal = crops_to_signal(
             rows,

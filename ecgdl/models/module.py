@@ -79,7 +79,8 @@ class DigitizerModule(L.LightningModule):
         crowded_fallback: at inference, leads whose crop would hold another row's zero line (12x1 pages) keep the
             classical reading (:func:`ecgdl.models.crop_digitizer.crowded_segments`).
         edge_agree_mv: at inference, the edge fallback replaces a stretch only where the classical reading meets
-            the network's within this many mV at both its ends; 0 turns that check off.
+            the network's within this many mV at both its ends; 0 turns that check off. edge_agree_within_s: how
+            far beyond each end the two may meet (0: the adjacent column).
         steep_slope_mv_per_s / steep_tol_mv / steep_max_noise: at inference, on clean pages take the classical
             reading on steep stretches where it agrees with the network's
             (:func:`ecgdl.models.crop_digitizer.steep_fallback`); a slope of 0 turns that off.
@@ -113,6 +114,7 @@ class DigitizerModule(L.LightningModule):
         steep_tol_mv: float = 0.4,
         steep_max_noise: float = 0.005,
         edge_agree_mv: float = 0.0,
+        edge_agree_within_s: float = 0.0,
         page_size_hw: tuple[int, int] | list[int] | None = None,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
@@ -141,6 +143,7 @@ class DigitizerModule(L.LightningModule):
         self.steep_tol_mv = float(steep_tol_mv)
         self.steep_max_noise = float(steep_max_noise)
         self.edge_agree_mv = float(edge_agree_mv)
+        self.edge_agree_within_s = float(edge_agree_within_s)
         self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = {str(k): float(v) for k, v in (limb_fit_weights or {}).items()}
@@ -380,6 +383,7 @@ class DigitizerModule(L.LightningModule):
             steep_tol_mv=self.steep_tol_mv,
             steep_max_noise=self.steep_max_noise,
             edge_agree_mv=self.edge_agree_mv,
+            edge_agree_within_s=self.edge_agree_within_s,
             limb_fit_weights=self.limb_fit_weights if self.limb_fit else None,
         )
 

@@ -100,4 +100,8 @@ def test_every_experiment_composes_and_its_model_instantiates(make_cfg, option: 
         assert model.weights_loaded
     if option == "cnn_finetune":
         assert cfg.trainer.max_epochs == 3 and cfg.model.scheduler.T_max == 3  # cosine over the short run
-        assert cfg.model.l2_weight == 0.02  # the recipe of the shipped weights
+        assert cfg.model.l2_weight == 0.02  # the sixth session's recipe
+    if option == "cnn_finetune_eik":  # the recipe of the shipped weights
+        assert list(cfg.signals.qrs_width_scale_range) == [0.4, 0.8] and cfg.model.l2_weight == 0.1
+        assert cfg.render.stroke_supersample_share == 0.5 and list(cfg.render.pulses) == ["none", "start"]
+        assert model.weights_loaded and cfg.model.scheduler.T_max == 3

@@ -401,6 +401,14 @@ def test_edge_fallback_needs_the_reference_to_meet_the_trace_where_a_stretch_beg
     ref[0, 0:3] = 130.0
     _, used = edge_fallback(rows, ref, 128, 4.0, 1, max_disagree_px=np.array([5.0, 20.0, 1.0]))
     assert used[0, 0:4].all() and used[1, 4:8].all() and not used[2].any()
+    # a stretch ending on a steep wave: the two readings part for a few columns past its end and meet again
+    rows, ref = np.full((1, 20), 100.0), np.full((1, 20), 100.5)
+    ref[0, 5:7] = 130.0
+    rows[0, 8:10] = [60.0, 80.0]  # the network goes its own way at columns 8-9, meets the reference at 10
+    one = edge_fallback(rows, ref, 128, 4.0, 1, max_disagree_px=5.0)[1]
+    three = edge_fallback(rows, ref, 128, 4.0, 1, max_disagree_px=5.0, meet_within_cols=3)[1]
+    two = edge_fallback(rows, ref, 128, 4.0, 1, max_disagree_px=5.0, meet_within_cols=2)[1]
+    assert not one.any() and not two.any() and three[0, 4:8].all() and three.sum() == 4
 
 
 def test_crowded_segments_are_those_with_a_row_within_the_crops_reach() -> None:

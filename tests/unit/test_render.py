@@ -219,6 +219,21 @@ def test_a_supersampled_pen_inks_its_own_width_around_the_truth(width_mm: float)
         RenderConfig(stroke_supersample=0)
 
 
+def test_the_sampler_draws_its_share_of_supersampled_pages() -> None:
+    from ecgdl.render import RenderSampler
+
+    def draws(**kwargs) -> list[RenderConfig]:
+        rng = np.random.default_rng(3)
+        return [RenderSampler(line_width_mm=(0.1, 0.3), **kwargs).sample(rng) for _ in range(200)]
+
+    half = [c.stroke_supersample for c in draws(stroke_supersample_share=0.5)]
+    assert set(half) == {1, 4} and 70 < half.count(4) < 130
+    assert all(c.stroke_supersample == 4 for c in draws(stroke_supersample_share=1.0))
+    assert all(c.stroke_supersample == 1 for c in draws())
+    with pytest.raises(ValueError, match="stroke_supersample_share"):
+        RenderSampler(stroke_supersample_share=1.5)
+
+
 def test_1025_hz_windows_partition_the_record() -> None:
     record = _record(fs_hz=1025)
     _, truth = render_ecg(record, RenderConfig(dpi=100), np.random.default_rng(0))
