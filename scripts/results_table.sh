@@ -12,6 +12,10 @@ python evaluate.py -m "model=${models}" data=synth render=kaggle "data.test_size
   data.aug=clean,scan,bw_scan,photo,screen,stained,damaged,mold hydra.sweep.dir="${out}/synth_kaggle"
 python evaluate.py -m "model=${models}" data=synth render=varied data.aug=clean data.test_size=24 \
   hydra.sweep.dir="${out}/synth_varied"
+if [ -d ../shared/data/ptbxl500 ]; then  # real PTB-XL signals drawn with any pen width (ECG-Image-Kit's 2 px)
+  python evaluate.py -m "model=${models}" data=synth signals=ptbxl render=kaggle render.stroke_supersample_share=1.0 \
+    data.aug=clean "data.test_size=${pages}" set_name=ptbxl_thin hydra.sweep.dir="${out}/ptbxl_thin"
+fi
 if [ -d ../shared/data/dev_eik_clean ]; then
   python evaluate.py -m "model=${models}" hydra.sweep.dir="${out}/dev_eik_clean"
 fi

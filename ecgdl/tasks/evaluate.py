@@ -112,7 +112,10 @@ def _render_columns(truth: Any) -> dict[str, Any]:
 
 
 def _eval_set_name(cfg: DictConfig) -> str:
-    """A short name of the evaluated set for leaderboards: the Kaggle folder's name, or synth/<render>."""
+    """A short name of the evaluated set for leaderboards: ``set_name`` when given, else the Kaggle folder's name,
+    or synth/<render>."""
+    if cfg.get("set_name"):
+        return str(cfg.set_name)
     root = cfg.data.get("root")
     if root:
         return Path(str(root)).name

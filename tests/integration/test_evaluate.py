@@ -35,6 +35,7 @@ def test_oracle_scores_the_cap(make_cfg, dev_root, tmp_path) -> None:
     assert metrics["snr_db"] == pytest.approx(60.0) and metrics["n_images"] == 10 and metrics["n_failed"] == 0
     saved = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert saved["snr_db"] == pytest.approx(60.0) and saved["per_type"] == {"clean": pytest.approx(60.0)}
+    assert saved["eval_set"] == "dev_eik_clean"  # the folder's name; set_name= names it otherwise (below)
     assert (tmp_path / "o" / "per_lead.csv").is_file() and (tmp_path / "o" / "per_image.csv").is_file()
     assert list((tmp_path / "o" / "overlays").glob("*-leads.png"))
 
@@ -94,6 +95,9 @@ def test_synthetic_pages_report_how_they_were_drawn(make_cfg, tmp_path) -> None:
     cfg = make_cfg("evaluate", [*overrides, "extra_metrics=false", "overlays=0"])
     metrics = evaluate.run(cfg)
     assert metrics["snr_db"] == pytest.approx(60.0) and metrics["aug"] == "clean"
+    assert metrics["eval_set"] == "synth/varied"
+    named = make_cfg("evaluate", [*overrides[:-1], f"output_dir={tmp_path}/n", "set_name=mine", "overlays=0"])
+    assert evaluate.run(named)["eval_set"] == "mine"
     frame = pd.read_csv(tmp_path / "s" / "per_image.csv")
     truths = [item.extra["truth"] for item in hydra.utils.instantiate(cfg.data).eval_items("test")]
     assert list(frame["true_layout"]) == [t.layout for t in truths]
