@@ -51,8 +51,9 @@ class RenderConfig:
     draw_traces: bool = True
     grid_origin_mm: tuple[float, float] = (0.0, 0.0)
     # 1: OpenCV's anti-aliased lines, whose thickness is a whole number of pixels (line_width_mm rounds to 1, 2, ...
-    # px, which leave 1-2, 3-4 ... px of dark ink). k > 1: the traces are drawn at k times the resolution and
-    # area-averaged, so any width draws as itself (a 0.25-mm pen at 200 dpi: 2 px, ECG-Image-Kit's median).
+    # px, which leave 1-2, 3-4 ... px of dark ink). k = 2-4: the traces are drawn at k times the resolution and
+    # area-averaged, so a pen draws as its own width within 1/k px (a 0.25-mm pen at 200 dpi: 2 px,
+    # ECG-Image-Kit's median); the fine canvas holds k^2 times the traces' band of the page.
     stroke_supersample: int = 1
 
     def __post_init__(self) -> None:
@@ -68,8 +69,8 @@ class RenderConfig:
             raise ValueError("speed_mm_per_s and gain_mm_per_mv must be positive")
         if self.separator_width_mm is not None and self.separator_width_mm <= 0:
             raise ValueError(f"separator_width_mm must be positive or None, got {self.separator_width_mm}")
-        if not 1 <= self.stroke_supersample <= 8:
-            raise ValueError(f"stroke_supersample must be within 1-8, got {self.stroke_supersample}")
+        if not 1 <= self.stroke_supersample <= 4:
+            raise ValueError(f"stroke_supersample must be within 1-4, got {self.stroke_supersample}")
 
     @property
     def px_per_mm(self) -> float:
@@ -119,8 +120,8 @@ def _supersampled_thickness(width_px: float, factor: int) -> int:
 def _draw_supersampled(
     image: np.ndarray, polylines: list[np.ndarray], rgb: tuple[int, ...], width_px: float, factor: int
 ) -> None:
-    """Ink ``polylines`` (1/2**_SHIFT px fixed point) into ``image`` with a pen about ``width_px`` wide (to
-    1/factor px, see :func:`_supersampled_thickness`): drawn as a coverage mask ``factor`` times finer (round caps
+    """Ink ``polylines`` (1/2**_SHIFT px fixed point) into ``image`` with a pen ``width_px`` wide (within 1/factor
+    px, see :func:`_supersampled_thickness`): drawn as a coverage mask ``factor`` times finer (round caps
     and joins) and area-averaged back, so a pixel's darkness is the share of it the pen covers. Only the rows the
     traces span are drawn at the fine scale."""
     fine_width = _supersampled_thickness(width_px, factor)

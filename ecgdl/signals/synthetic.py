@@ -97,7 +97,7 @@ class SyntheticECGConfig:
     qrs_duration_s_range: Range = (0.075, 0.105)
     # Per-record scale of the sinus QRS waves' widths (Q, R, S and the extra R waves; duration unchanged), None:
     # the template's (and no draw, so records stay as they were). The template's R is a wide Gaussian: its
-    # records' steepest 0.1 % of samples reach ~95 mV/s, real PTB-XL records' ~155 (see signals/synthetic.yaml).
+    # records' steepest 0.1 % of samples reach ~95 mV/s, real PTB-XL records' ~145 (see signals/synthetic.yaml).
     qrs_width_scale_range: Range | None = None
     p_wide_qrs: float = 0.06
     wide_qrs_duration_s_range: Range = (0.12, 0.16)
