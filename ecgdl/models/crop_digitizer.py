@@ -18,6 +18,7 @@ averaging them would add that step to the lead.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -260,6 +261,9 @@ def digitize_with_crops(
     steep_max_noise: float = 0.005,
     edge_agree_mv: float = 0.0,
     edge_agree_within_s: float = 0.0,
+    thin_width_scale: float = 1.0,
+    thin_max_stroke_mm: float = 0.38,
+    thin_max_noise: float = 0.005,
 ) -> EcgRecord:
     """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
 
@@ -273,11 +277,25 @@ def digitize_with_crops(
     ``edge_agree_mv`` > 0: the edge fallback's stretches need the classical reading within that many mV of the
     network's where they begin and end (``max_disagree_px`` of :func:`edge_fallback`), in one of the columns
     within ``edge_agree_within_s`` beyond each end (``meet_within_cols``; 0: the adjacent column only).
+    ``thin_width_scale`` != 1: on clean pages (split-stroke noise figure at most ``thin_max_noise``) whose trace
+    the classical digitizer measured at most ``thin_max_stroke_mm`` thick (meta ``stroke_px`` / ``px_per_mm``), the
+    crops are cut that many times wider for the same time window (the trace stretched in time only; meta
+    ``crop_width_scale``).
     ``steep_slope_mv_per_s`` > 0: on pages whose classical split-stroke noise figure (meta ``split_stroke_noise``)
     is at most ``steep_max_noise``, the classical reading replaces the network's on steep stretches where the two
     agree within ``steep_tol_mv`` (:func:`steep_fallback`); 0 turns that off.
     """
     base = geometry.digitize(image_rgb, fs_hz, n_samples)
+    ppm = float(base.meta.get("px_per_mm") or 0.0)
+    stroke_mm = float(base.meta.get("stroke_px", float("nan"))) / ppm if ppm > 0 else float("nan")
+    width_scale = 1.0
+    if (
+        thin_width_scale != 1.0
+        and float(base.meta.get("split_stroke_noise", float("nan"))) <= thin_max_noise
+        and stroke_mm <= thin_max_stroke_mm
+    ):
+        width_scale = float(thin_width_scale)
+        spec = dataclasses.replace(spec, width_px=max(8, round(spec.width_px * width_scale)))
     to_read = segments_to_read(base.meta.get("segments") or [])
     crowded = (
         crowded_segments(
@@ -341,5 +359,6 @@ def digitize_with_crops(
         "pulse_edge_samples": n_pulse_edge,
         "crowded_segments": len(crowded),
         "steep_samples": n_steep,
+        "crop_width_scale": width_scale,
     }
     return EcgRecord(signal, fs_hz, base.record_id, meta)

@@ -81,6 +81,9 @@ class DigitizerModule(L.LightningModule):
         edge_agree_mv: at inference, the edge fallback replaces a stretch only where the classical reading meets
             the network's within this many mV at both its ends; 0 turns that check off. edge_agree_within_s: how
             far beyond each end the two may meet (0: the adjacent column).
+        thin_width_scale / thin_max_stroke_mm / thin_max_noise: at inference, on clean pages whose trace is at
+            most thin_max_stroke_mm thick, crops are cut thin_width_scale times wider for the same time window
+            (:func:`ecgdl.models.crop_digitizer.digitize_with_crops`); 1 turns that off.
         steep_slope_mv_per_s / steep_tol_mv / steep_max_noise: at inference, on clean pages take the classical
             reading on steep stretches where it agrees with the network's
             (:func:`ecgdl.models.crop_digitizer.steep_fallback`); a slope of 0 turns that off.
@@ -115,6 +118,9 @@ class DigitizerModule(L.LightningModule):
         steep_max_noise: float = 0.005,
         edge_agree_mv: float = 0.0,
         edge_agree_within_s: float = 0.0,
+        thin_width_scale: float = 1.0,
+        thin_max_stroke_mm: float = 0.38,
+        thin_max_noise: float = 0.005,
         page_size_hw: tuple[int, int] | list[int] | None = None,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
@@ -144,6 +150,11 @@ class DigitizerModule(L.LightningModule):
         self.steep_max_noise = float(steep_max_noise)
         self.edge_agree_mv = float(edge_agree_mv)
         self.edge_agree_within_s = float(edge_agree_within_s)
+        if not 0.25 <= float(thin_width_scale) <= 4.0:
+            raise ValueError(f"thin_width_scale must be within 0.25-4, got {thin_width_scale}")
+        self.thin_width_scale = float(thin_width_scale)
+        self.thin_max_stroke_mm = float(thin_max_stroke_mm)
+        self.thin_max_noise = float(thin_max_noise)
         self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = {str(k): float(v) for k, v in (limb_fit_weights or {}).items()}
@@ -384,6 +395,9 @@ class DigitizerModule(L.LightningModule):
             steep_max_noise=self.steep_max_noise,
             edge_agree_mv=self.edge_agree_mv,
             edge_agree_within_s=self.edge_agree_within_s,
+            thin_width_scale=self.thin_width_scale,
+            thin_max_stroke_mm=self.thin_max_stroke_mm,
+            thin_max_noise=self.thin_max_noise,
             limb_fit_weights=self.limb_fit_weights if self.limb_fit else None,
         )
 

@@ -710,3 +710,37 @@ def test_predict_crops_is_finite_and_keeps_mode(name: str) -> None:
     y = module.predict_crops(np.random.default_rng(0).random((5, 3, 64, 100), dtype=np.float32), batch_size=2)
     assert y.shape == (5, 100) and torch.isfinite(y).all()
     assert module.training
+
+
+def test_the_cnn_reads_thin_clean_traces_from_crops_stretched_in_time() -> None:
+    """On a clean page whose trace is thin (at most thin_max_stroke_mm, as the classical digitizer measures it)
+    the crops are cut thin_width_scale times wider for the same window; thick or noisy traces keep the trained
+    width. The readings stay calibrated either way (samples map to the same times)."""
+    from ecgdl.models.module import DigitizerModule
+    from ecgdl.render import RenderConfig, render_ecg
+
+    fs, t = 500.0, np.arange(5000) / 500.0
+    beats = sum(np.exp(-0.5 * ((t - tb) / 0.01) ** 2) for tb in np.arange(0.3, 10, 0.8))
+    rec = EcgRecord(np.stack([(0.4 + 0.05 * j) * beats for j in range(12)], axis=1), fs, "thin")
+    widths_seen: list[int] = []
+    for config, scale in (
+        (RenderConfig(line_width_mm=0.2, stroke_supersample=4), 1.5),  # 1.6 px: thin
+        (RenderConfig(line_width_mm=0.5), 1.0),  # 4 px: thick
+    ):
+        img, truth = render_ecg(rec, config, np.random.default_rng(0))
+        dig = DigitizerModule(build_network("cnn"), thin_width_scale=1.5).load_weights("cnn").eval()
+        predict = dig.predict_crops
+
+        def spy(x, *args, predict=predict, **kwargs):
+            widths_seen.append(int(x.shape[-1]))
+            return predict(x, *args, **kwargs)
+
+        dig.predict_crops = spy
+        out = dig.digitize(img, fs, 5000)
+        assert out.meta["crop_width_scale"] == scale
+        assert widths_seen[-1] == round(1024 * scale)
+        ok = np.isfinite(truth.record.signal_mv)
+        err = out.signal_mv[ok] - truth.record.signal_mv[ok]
+        assert np.sqrt(np.mean((err - np.median(err)) ** 2)) < 0.05  # mV: a good reading either way
+    with pytest.raises(ValueError, match="thin_width_scale"):
+        DigitizerModule(build_network("cnn"), thin_width_scale=0.0)
