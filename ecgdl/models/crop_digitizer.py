@@ -19,6 +19,7 @@ averaging them would add that step to the lead.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -244,39 +245,17 @@ def steep_fallback(
     return out, use
 
 
-def digitize_with_crops(
-    predict_rows,
-    geometry,
-    image_rgb: np.ndarray,
-    fs_hz: float,
-    n_samples: int,
-    spec: CropSpec,
-    edge_margin_mm: float = 1.25,
-    edge_dilate_s: float = 0.015,
-    limb_fit_weights: dict[str, float] | None = None,
-    pulse_edge_s: float = 0.04,
-    crowded_fallback: bool = True,
-    steep_slope_mv_per_s: float = 0.0,
-    steep_tol_mv: float = 0.4,
-    steep_max_noise: float = 0.005,
-    edge_agree_mv: float = 0.0,
-    edge_agree_within_s: float = 0.0,
-    thin_width_scale: float = 1.0,
-    thin_max_stroke_mm: float = 0.38,
-    thin_max_noise: float = 0.005,
-) -> EcgRecord:
-    """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops.
+@dataclass(frozen=True)
+class CropFusion:
+    """How :func:`digitize_with_crops` fuses a crop network's reading with the classical one (all at inference).
 
-    ``predict_rows(images (N, 3, h, w) float in [0, 1]) -> (N, w)`` trace rows in crop pixels. Where the classical
-    reading leaves a crop, it is kept (:func:`edge_fallback`; ``edge_margin_mm < 0`` turns that off).
-    ``limb_fit_weights``: when not None, the limb leads are fitted to the Einthoven / Goldberger identities with
-    these lead weights (:func:`~ecgdl.signals.limb.fit_limb_leads`); the meta then keeps the consistency of the
-    network's reading before the fit (``raw_einthoven_db`` / ``raw_goldberger_db``).
+    ``edge_margin_mm`` / ``edge_dilate_s``: where the classical reading leaves a crop it is kept
+    (:func:`edge_fallback`; a negative margin turns that off). ``edge_agree_mv`` > 0: those stretches need the
+    classical reading within that many mV of the network's where they begin and end (``max_disagree_px`` of
+    :func:`edge_fallback`), in one of the columns within ``edge_agree_within_s`` beyond each end
+    (``meet_within_cols``; 0: the adjacent column only).
     ``pulse_edge_s``: see :func:`pulse_edge_fallback`. ``crowded_fallback``: leads whose crop would hold another
     row's zero line keep the classical reading (:func:`crowded_segments`).
-    ``edge_agree_mv`` > 0: the edge fallback's stretches need the classical reading within that many mV of the
-    network's where they begin and end (``max_disagree_px`` of :func:`edge_fallback`), in one of the columns
-    within ``edge_agree_within_s`` beyond each end (``meet_within_cols``; 0: the adjacent column only).
     ``thin_width_scale`` != 1: on clean pages (split-stroke noise figure at most ``thin_max_noise``) whose trace
     the classical digitizer measured at most ``thin_max_stroke_mm`` thick (meta ``stroke_px`` / ``px_per_mm``), the
     crops are cut that many times wider for the same time window (the trace stretched in time only; meta
@@ -285,23 +264,61 @@ def digitize_with_crops(
     is at most ``steep_max_noise``, the classical reading replaces the network's on steep stretches where the two
     agree within ``steep_tol_mv`` (:func:`steep_fallback`); 0 turns that off.
     """
+
+    edge_margin_mm: float = 1.25
+    edge_dilate_s: float = 0.015
+    edge_agree_mv: float = 0.0
+    edge_agree_within_s: float = 0.0
+    pulse_edge_s: float = 0.04
+    crowded_fallback: bool = True
+    thin_width_scale: float = 1.0
+    thin_max_stroke_mm: float = 0.38
+    thin_max_noise: float = 0.005
+    steep_slope_mv_per_s: float = 0.0
+    steep_tol_mv: float = 0.4
+    steep_max_noise: float = 0.005
+
+    def __post_init__(self) -> None:
+        for fld in dataclasses.fields(self):  # YAML gives ints for floats; store what the annotations say
+            cast = bool if fld.type == "bool" else float
+            object.__setattr__(self, fld.name, cast(getattr(self, fld.name)))
+        if not 0.25 <= self.thin_width_scale <= 4.0:
+            raise ValueError(f"thin_width_scale must be within 0.25-4, got {self.thin_width_scale}")
+
+
+def digitize_with_crops(
+    predict_rows,
+    geometry,
+    image_rgb: np.ndarray,
+    fs_hz: float,
+    n_samples: int,
+    spec: CropSpec,
+    fusion: CropFusion | None = None,
+    limb_fit_weights: dict[str, float] | None = None,
+) -> EcgRecord:
+    """Run ``geometry`` (a classical digitizer) for the page layout, then ``predict_rows`` on the lead crops, and
+    fuse the network's reading with the classical one as ``fusion`` says (default: :class:`CropFusion`'s).
+
+    ``predict_rows(images (N, 3, h, w) float in [0, 1]) -> (N, w)`` trace rows in crop pixels.
+    ``limb_fit_weights``: when not None, the limb leads are fitted to the Einthoven / Goldberger identities with
+    these lead weights (:func:`~ecgdl.signals.limb.fit_limb_leads`); the meta then keeps the consistency of the
+    network's reading before the fit (``raw_einthoven_db`` / ``raw_goldberger_db``).
+    """
+    f = fusion or CropFusion()
     base = geometry.digitize(image_rgb, fs_hz, n_samples)
+    noise = float(base.meta.get("split_stroke_noise", float("nan")))
     ppm = float(base.meta.get("px_per_mm") or 0.0)
     stroke_mm = float(base.meta.get("stroke_px", float("nan"))) / ppm if ppm > 0 else float("nan")
     width_scale = 1.0
-    if (
-        thin_width_scale != 1.0
-        and float(base.meta.get("split_stroke_noise", float("nan"))) <= thin_max_noise
-        and stroke_mm <= thin_max_stroke_mm
-    ):
-        width_scale = float(thin_width_scale)
+    if f.thin_width_scale != 1.0 and noise <= f.thin_max_noise and stroke_mm <= f.thin_max_stroke_mm:
+        width_scale = f.thin_width_scale
         spec = dataclasses.replace(spec, width_px=max(8, round(spec.width_px * width_scale)))
     to_read = segments_to_read(base.meta.get("segments") or [])
     crowded = (
         crowded_segments(
             to_read, base.meta.get("row_baselines_px") or [], float(base.meta.get("px_per_mm") or 0.0), spec
         )
-        if crowded_fallback
+        if f.crowded_fallback
         else []
     )
     # the network reads the other segments only: a crowded lead's reading would be replaced anyway
@@ -319,10 +336,10 @@ def digitize_with_crops(
             rows,
             ref,
             spec.height_px,
-            margin_px=edge_margin_mm * spec.height_px / spec.height_mm,
-            dilate_cols=round(edge_dilate_s * spec.width_px / spec.window_s),
-            max_disagree_px=None if edge_agree_mv <= 0 else edge_agree_mv * info["px_per_mv"],
-            meet_within_cols=max(1, round(edge_agree_within_s * spec.width_px / spec.window_s)),
+            margin_px=f.edge_margin_mm * spec.height_px / spec.height_mm,
+            dilate_cols=round(f.edge_dilate_s * spec.width_px / spec.window_s),
+            max_disagree_px=None if f.edge_agree_mv <= 0 else f.edge_agree_mv * info["px_per_mv"],
+            meet_within_cols=max(1, round(f.edge_agree_within_s * spec.width_px / spec.window_s)),
         )
         signal = crops_to_signal(
             rows,
@@ -341,12 +358,11 @@ def digitize_with_crops(
         j, n0, n1 = LEADS.index(seg["lead"]), int(seg["start_sample"]), int(seg["end_sample"])
         signal[n0:n1, j] = base.signal_mv[n0:n1, j]
     signal, n_pulse_edge = pulse_edge_fallback(
-        signal, base.signal_mv, base.meta.get("segments") or [], round(pulse_edge_s * fs_hz)
+        signal, base.signal_mv, base.meta.get("segments") or [], round(f.pulse_edge_s * fs_hz)
     )
     n_steep = 0
-    noise = float(base.meta.get("split_stroke_noise", float("nan")))
-    if steep_slope_mv_per_s > 0 and noise <= steep_max_noise:
-        signal, steep = steep_fallback(signal, base.signal_mv, fs_hz, steep_slope_mv_per_s, steep_tol_mv)
+    if f.steep_slope_mv_per_s > 0 and noise <= f.steep_max_noise:
+        signal, steep = steep_fallback(signal, base.signal_mv, fs_hz, f.steep_slope_mv_per_s, f.steep_tol_mv)
         n_steep = int(steep.sum())
     signal, limb_meta = fit_limb_leads_with_check(signal, fs_hz, limb_fit_weights)
     meta = {

@@ -36,7 +36,7 @@ from torchmetrics.classification import BinaryF1Score, BinaryJaccardIndex
 from ecgdl.data.targets import CropSpec
 from ecgdl.metrics.torchmetrics import KaggleSNR
 from ecgdl.models.autoencoder import trace_from_clean
-from ecgdl.models.crop_digitizer import digitize_with_crops
+from ecgdl.models.crop_digitizer import CropFusion, digitize_with_crops
 from ecgdl.models.decode import crops_to_signal, fill_nan_columns
 from ecgdl.models.losses import heatmap_loss, mask_loss, masked_mae, regression_loss
 from ecgdl.models.registry import KINDS, build_network, network_kind, network_spec
@@ -71,22 +71,10 @@ class DigitizerModule(L.LightningModule):
         geometry: keyword arguments of the :class:`~ecgdl.classical.ClassicalDigitizer` that finds the page
             geometry at inference.
         weights: a checkpoint (or the name of a shipped one) to load the network weights from.
-        edge_margin_mm / edge_dilate_s: at inference, keep the classical reading where it leaves a crop
-            (see :func:`ecgdl.models.crop_digitizer.edge_fallback`); a negative margin turns that off.
-        pulse_edge_s: at inference, the first (last) seconds of a lead that starts (ends) right at a calibration
-            pulse are the classical reading, which leaves the pulse's edge out
-            (:func:`ecgdl.models.crop_digitizer.pulse_edge_fallback`); 0 turns that off.
-        crowded_fallback: at inference, leads whose crop would hold another row's zero line (12x1 pages) keep the
-            classical reading (:func:`ecgdl.models.crop_digitizer.crowded_segments`).
-        edge_agree_mv: at inference, the edge fallback replaces a stretch only where the classical reading meets
-            the network's within this many mV at both its ends; 0 turns that check off. edge_agree_within_s: how
-            far beyond each end the two may meet (0: the adjacent column).
-        thin_width_scale / thin_max_stroke_mm / thin_max_noise: at inference, on clean pages whose trace is at
-            most thin_max_stroke_mm thick, crops are cut thin_width_scale times wider for the same time window
-            (:func:`ecgdl.models.crop_digitizer.digitize_with_crops`); 1 turns that off.
-        steep_slope_mv_per_s / steep_tol_mv / steep_max_noise: at inference, on clean pages take the classical
-            reading on steep stretches where it agrees with the network's
-            (:func:`ecgdl.models.crop_digitizer.steep_fallback`); a slope of 0 turns that off.
+        edge_margin_mm, edge_dilate_s, edge_agree_mv, edge_agree_within_s, pulse_edge_s, crowded_fallback,
+        thin_width_scale, thin_max_stroke_mm, thin_max_noise, steep_slope_mv_per_s, steep_tol_mv, steep_max_noise:
+            how a crop network's reading is fused with the classical one at inference, the fields of
+            :class:`ecgdl.models.crop_digitizer.CropFusion` (kept as ``self.fusion``).
         page_size_hw: page networks: the (height, width) pages were resized to in training; at inference a
             page is resized to the same scale (None: read at full resolution).
         limb_fit / limb_fit_weights: at inference, fit the limb leads read at the same instants to the Einthoven /
@@ -109,18 +97,18 @@ class DigitizerModule(L.LightningModule):
         crop: dict | None = None,
         geometry: dict | None = None,
         weights: str | None = None,
-        edge_margin_mm: float = 1.25,
-        edge_dilate_s: float = 0.015,
-        pulse_edge_s: float = 0.04,
-        crowded_fallback: bool = True,
-        steep_slope_mv_per_s: float = 0.0,
-        steep_tol_mv: float = 0.4,
-        steep_max_noise: float = 0.005,
-        edge_agree_mv: float = 0.0,
-        edge_agree_within_s: float = 0.0,
-        thin_width_scale: float = 1.0,
-        thin_max_stroke_mm: float = 0.38,
-        thin_max_noise: float = 0.005,
+        edge_margin_mm: float = CropFusion.edge_margin_mm,
+        edge_dilate_s: float = CropFusion.edge_dilate_s,
+        pulse_edge_s: float = CropFusion.pulse_edge_s,
+        crowded_fallback: bool = CropFusion.crowded_fallback,
+        steep_slope_mv_per_s: float = CropFusion.steep_slope_mv_per_s,
+        steep_tol_mv: float = CropFusion.steep_tol_mv,
+        steep_max_noise: float = CropFusion.steep_max_noise,
+        edge_agree_mv: float = CropFusion.edge_agree_mv,
+        edge_agree_within_s: float = CropFusion.edge_agree_within_s,
+        thin_width_scale: float = CropFusion.thin_width_scale,
+        thin_max_stroke_mm: float = CropFusion.thin_max_stroke_mm,
+        thin_max_noise: float = CropFusion.thin_max_noise,
         page_size_hw: tuple[int, int] | list[int] | None = None,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
@@ -141,20 +129,20 @@ class DigitizerModule(L.LightningModule):
         self.monitor = monitor
         self.crop_spec = CropSpec(**(crop or {}))
         self.geometry_kwargs = dict(geometry or {})
-        self.edge_margin_mm = float(edge_margin_mm)
-        self.edge_dilate_s = float(edge_dilate_s)
-        self.pulse_edge_s = float(pulse_edge_s)
-        self.crowded_fallback = bool(crowded_fallback)
-        self.steep_slope_mv_per_s = float(steep_slope_mv_per_s)
-        self.steep_tol_mv = float(steep_tol_mv)
-        self.steep_max_noise = float(steep_max_noise)
-        self.edge_agree_mv = float(edge_agree_mv)
-        self.edge_agree_within_s = float(edge_agree_within_s)
-        if not 0.25 <= float(thin_width_scale) <= 4.0:
-            raise ValueError(f"thin_width_scale must be within 0.25-4, got {thin_width_scale}")
-        self.thin_width_scale = float(thin_width_scale)
-        self.thin_max_stroke_mm = float(thin_max_stroke_mm)
-        self.thin_max_noise = float(thin_max_noise)
+        self.fusion = CropFusion(
+            edge_margin_mm=edge_margin_mm,
+            edge_dilate_s=edge_dilate_s,
+            edge_agree_mv=edge_agree_mv,
+            edge_agree_within_s=edge_agree_within_s,
+            pulse_edge_s=pulse_edge_s,
+            crowded_fallback=crowded_fallback,
+            thin_width_scale=thin_width_scale,
+            thin_max_stroke_mm=thin_max_stroke_mm,
+            thin_max_noise=thin_max_noise,
+            steep_slope_mv_per_s=steep_slope_mv_per_s,
+            steep_tol_mv=steep_tol_mv,
+            steep_max_noise=steep_max_noise,
+        )
         self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = {str(k): float(v) for k, v in (limb_fit_weights or {}).items()}
@@ -386,18 +374,7 @@ class DigitizerModule(L.LightningModule):
             fs_hz,
             n_samples,
             self.crop_spec,
-            edge_margin_mm=self.edge_margin_mm,
-            edge_dilate_s=self.edge_dilate_s,
-            pulse_edge_s=self.pulse_edge_s,
-            crowded_fallback=self.crowded_fallback,
-            steep_slope_mv_per_s=self.steep_slope_mv_per_s,
-            steep_tol_mv=self.steep_tol_mv,
-            steep_max_noise=self.steep_max_noise,
-            edge_agree_mv=self.edge_agree_mv,
-            edge_agree_within_s=self.edge_agree_within_s,
-            thin_width_scale=self.thin_width_scale,
-            thin_max_stroke_mm=self.thin_max_stroke_mm,
-            thin_max_noise=self.thin_max_noise,
+            self.fusion,
             limb_fit_weights=self.limb_fit_weights if self.limb_fit else None,
         )
 
