@@ -141,6 +141,10 @@ class SyntheticECGConfig:
                         f"SyntheticECGConfig.{f.name} must be a probability in [0, 1], got {value!r}"
                     )
                 setattr(self, f.name, p)
+        if self.qrs_width_scale_range is not None and self.qrs_width_scale_range[0] <= 0.0:
+            raise ValueError(
+                f"SyntheticECGConfig.qrs_width_scale_range must be positive, got {self.qrs_width_scale_range}"
+            )
         self.mains_hz_choices = tuple(float(v) for v in self.mains_hz_choices)
         if not self.mains_hz_choices:
             raise ValueError("SyntheticECGConfig.mains_hz_choices must not be empty")
@@ -289,8 +293,6 @@ def _draw_templates(rng: np.random.Generator, cfg: SyntheticECGConfig, afib: boo
     width_scale = 1.0
     if cfg.qrs_width_scale_range is not None:
         width_scale = _u(rng, cfg.qrs_width_scale_range)
-        if width_scale <= 0:
-            raise ValueError(f"SyntheticECGConfig.qrs_width_scale_range must be positive, got {width_scale}")
         sigma_l[n, _QRS_SLOTS] *= width_scale
         sigma_r[n, _QRS_SLOTS] *= width_scale
 

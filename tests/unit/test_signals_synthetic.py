@@ -206,6 +206,8 @@ def test_narrower_qrs_waves_are_steeper_and_keep_the_record_otherwise() -> None:
             ).signal_mv,
         )
     assert 1.3 < np.median(ratios) < 2.1 and min(ratios) > 1.1
+    with pytest.raises(ValueError, match="qrs_width_scale_range must be positive"):
+        SyntheticECGConfig(qrs_width_scale_range=(0.0, 0.8))
 
 
 def test_noise_free_records_have_flat_baseline_between_beats() -> None:
