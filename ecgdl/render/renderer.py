@@ -41,6 +41,9 @@ class RenderConfig:
     rows_top_mm: float | None = None  # top of the band that holds the rows (None: layout default)
     rows_bottom_mm: float = 8.0  # gap between the last row's band and the page bottom
     labels: bool = True
+    # lead labels' vertical shift from their ECG-Image-Kit place (top about 2 mm under the zero line, right of the
+    # separator), mm, positive down: printers differ, and a label a trace runs into is what a reader must ignore
+    label_offset_mm: float = 0.0
     separators: bool = True
     # None: a thin tick one px wider than the trace; a width draws a solid bar (ECG-Image-Kit's are 6 px wide at
     # 200 dpi, 0.76 mm, measured on dev_eik_clean: render=kaggle draws those)
@@ -390,7 +393,7 @@ def render_ecg(
                 image,
                 strip.lead,
                 strip.x0_px + 0.3 * ppm,
-                strip.baseline_y_px + 0.35 * font_px + 2.5 * ppm,
+                strip.baseline_y_px + 0.35 * font_px + (2.5 + config.label_offset_mm) * ppm,
                 font_px,
             )
     if config.header:

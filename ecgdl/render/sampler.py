@@ -39,6 +39,9 @@ class RenderSampler:
     # share of pages whose traces are drawn supersampled (RenderConfig.stroke_supersample = 4: any real pen width,
     # e.g. ECG-Image-Kit's 2 px); drawn only when above 0, so that settings without it keep their pages
     stroke_supersample_share: float = 0.0
+    # range of RenderConfig.label_offset_mm drawn per page (e.g. [-3, 1]: labels up into the trace's path); None:
+    # not drawn, so that settings without it keep their pages
+    label_offset_mm: tuple[float, float] | None = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -52,6 +55,12 @@ class RenderSampler:
             raise ValueError(
                 f"stroke_supersample_share must be within 0-1, got {self.stroke_supersample_share}"
             )
+        if self.label_offset_mm is not None and (
+            len(self.label_offset_mm) != 2 or self.label_offset_mm[0] > self.label_offset_mm[1]
+        ):
+            raise ValueError(
+                f"label_offset_mm must be a [low, high] range or null, got {self.label_offset_mm}"
+            )
         if not len(self.separator_widths_mm):
             raise ValueError("separator_widths_mm needs at least one choice (null: a thin tick)")
         for width in self.separator_widths_mm:
@@ -63,9 +72,11 @@ class RenderSampler:
         # drawn only when there is a choice, so that settings without one keep their pages
         widths = list(self.separator_widths_mm)
         separator = _choice(rng, widths) if len(widths) > 1 else widths[0]
-        supersample = {}
+        optional = {}  # options drawn only when configured
         if self.stroke_supersample_share > 0:
-            supersample["stroke_supersample"] = 4 if rng.random() < self.stroke_supersample_share else 1
+            optional["stroke_supersample"] = 4 if rng.random() < self.stroke_supersample_share else 1
+        if self.label_offset_mm is not None:
+            optional["label_offset_mm"] = float(rng.uniform(*self.label_offset_mm))
         return RenderConfig(
             layout=_choice(rng, list(self.layouts), self.layout_weights),
             speed_mm_per_s=float(_choice(rng, list(self.speeds_mm_per_s))),
@@ -78,6 +89,6 @@ class RenderSampler:
             rows_top_mm=top,
             header=header,
             separator_width_mm=None if separator is None else float(separator),
-            **supersample,
+            **optional,
             **self.extra,
         )

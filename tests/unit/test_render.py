@@ -234,6 +234,42 @@ def test_the_sampler_draws_its_share_of_supersampled_pages() -> None:
         RenderSampler(stroke_supersample_share=1.5)
 
 
+def test_label_offsets_move_the_lead_labels_only_and_the_sampler_draws_them_in_range() -> None:
+    from ecgdl.render import RenderSampler
+
+    def page(offset_mm: float, traces: bool = True) -> tuple[np.ndarray, RenderTruth]:
+        config = RenderConfig(
+            header=False,
+            footer=False,
+            grid_colour="none",
+            label_offset_mm=offset_mm,
+            draw_traces=traces,
+            separators=traces,
+        )
+        return render_ecg(_record(), config, np.random.default_rng(0))
+
+    np.testing.assert_array_equal(page(0.0)[1].record.signal_mv, page(-3.0)[1].record.signal_mv)
+    (base, truth), (up, _) = page(0.0, traces=False), page(-3.0, traces=False)
+    ppm = truth.px_per_mm
+    changed = (base != up).any(axis=2)
+    assert changed.any()
+    for panel in truth.panels:  # each label, right of its lead's start, moved 3 mm up
+        x0, y0 = panel.points_xy[0, 0], panel.baseline_y_px
+        box = np.s_[int(y0 - 3 * ppm) : int(y0 + 9 * ppm), int(x0) - 2 : int(x0 + 10 * ppm)]
+        rows = np.arange(base.shape[0])[box[0], None]
+        ink = [(255 - im.min(axis=2)[box]).astype(float) for im in (base, up)]
+        centroid = [float((i * rows).sum() / i.sum()) for i in ink]
+        assert centroid[1] - centroid[0] == pytest.approx(-3 * ppm, abs=1.0), panel.lead
+        changed[box] = False
+    assert not changed.any()  # nothing but the labels moved
+    rng = np.random.default_rng(0)
+    offsets = [RenderSampler(label_offset_mm=(-4.0, 1.0)).sample(rng).label_offset_mm for _ in range(100)]
+    assert min(offsets) >= -4.0 and max(offsets) <= 1.0 and np.ptp(offsets) > 3.0
+    assert RenderSampler().sample(rng).label_offset_mm == 0.0
+    with pytest.raises(ValueError, match="label_offset_mm"):
+        RenderSampler(label_offset_mm=(1.0, -1.0))
+
+
 def test_1025_hz_windows_partition_the_record() -> None:
     record = _record(fs_hz=1025)
     _, truth = render_ecg(record, RenderConfig(dpi=100), np.random.default_rng(0))
