@@ -1,9 +1,11 @@
 """Inference speed of the digitizers on 2200 x 1700 pages: seconds per image, on the CPU.
 
     python benchmarks/bench_predict.py [--models classical cnn] [--threads 2] [--root ../shared/data/dev_eik_clean]
+    python benchmarks/bench_predict.py --aug photo     # the same pages degraded by a preset (conf/aug/<name>.yaml)
 
 Uses the Kaggle-layout images under --root (default: the development renders) or, if absent, freshly rendered
-synthetic pages. The learned models use their shipped weights (ecgdl/assets/<model>.pt).
+synthetic pages; ``--aug`` degrades each (seeded), e.g. ``photo``, whose perspective pages take the grid
+refinement path. The learned models use their shipped weights (ecgdl/assets/<model>.pt).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ecgdl.aug.degradation import load_preset
 from ecgdl.classical import ClassicalDigitizer
 from ecgdl.classical.io import load_image
 from ecgdl.models import DigitizerModule, build_network
@@ -45,14 +48,19 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["classical", "cnn"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n", type=int, default=10)
+    parser.add_argument("--aug", default=None, help="degrade the pages with this preset first (e.g. photo)")
     parser.add_argument(
         "--root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "dev_eik_clean")
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     images = _images(Path(args.root), args.n)
+    if args.aug:
+        preset, rng = load_preset(args.aug), np.random.default_rng(0)
+        images = [preset(img, None, rng)[0] for img in images]
     print(
-        f"{'model':<12} {'median s/img':>12} {'max s/img':>10}   ({len(images)} images, {args.threads} threads)"
+        f"{'model':<12} {'median s/img':>12} {'max s/img':>10}   ({len(images)} images"
+        f"{', ' + args.aug if args.aug else ''}, {args.threads} threads)"
     )
     for name in args.models:
         dig = _digitizer(name)

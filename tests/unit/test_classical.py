@@ -18,6 +18,7 @@ from ecgdl.classical.calibration import (
     estimate_period,
 )
 from ecgdl.classical.geometry import estimate_rectification, homography_from_vanishing_points, warp_image
+from ecgdl.classical.gridfit import grid_homography
 from ecgdl.classical.gridremoval import extract_ink, long_runs, remove_separator_bars
 from ecgdl.classical.layout import (
     RowBand,
@@ -184,6 +185,45 @@ def test_perspective_makes_grid_lines_axis_aligned() -> None:
         ys = np.linspace(150, 850, 15)
         p = np.c_[np.full_like(ys, xv), ys, np.ones_like(ys)] @ hg.T
         assert np.ptp(p[:, 0] / p[:, 2]) < 3.0
+
+
+def _affine_residual_px(h: np.ndarray, pts: np.ndarray) -> float:
+    """Largest distance between the homography ``h`` applied to ``pts`` (n, 2) and the best affine map of them."""
+    p = np.c_[pts, np.ones(len(pts))] @ h.T
+    q = p[:, :2] / p[:, 2:]
+    a = np.c_[pts, np.ones(len(pts))]
+    coef, *_ = np.linalg.lstsq(a, q, rcond=None)
+    return float(np.max(np.hypot(*(a @ coef - q).T)))
+
+
+def test_the_grid_refinement_takes_out_the_perspective_the_line_angles_leave() -> None:
+    # The angles of nearly parallel lines give a photo's perspective only roughly (a few px of residual warp,
+    # tenths of a percent of scale drifting across the page, a lead's time by milliseconds); the lines' positions
+    # give it to a fraction of a pixel.
+    page = grid_page(1600, 1100, ppm=6.5)
+    xs = np.arange(60, 1540, 0.5)
+    for base in (250, 500, 750, 1000):  # rows of trace across the grid, as on a page
+        draw_curve(page, xs, base - 40 * np.exp(-0.5 * (((xs % 130) - 65) / 3.0) ** 2))
+    h, w = page.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[40, 30], [w - 10, 0], [w - 60, h - 20], [0, h]])
+    g = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(page, g, (w, h), borderValue=(255, 255, 255))
+    rect = estimate_rectification(warped)
+    rectified = warp_image(warped, rect)
+    fit = grid_homography(rectified, estimate_grid(rectified))
+    assert fit is not None and fit.rms_px < 0.3
+    lattice = np.array([(x, y) for x in np.arange(200, 1400, 6.5 * 5) for y in np.arange(150, 950, 6.5 * 5)])
+    before = _affine_residual_px(rect.H @ g, lattice)
+    after = _affine_residual_px(fit.H @ rect.H @ g, lattice)
+    assert before > 1.0  # what the angles left
+    assert after < 0.3
+    # a page that needs nothing is moved by a small fraction of a pixel, and a page without a grid not at all
+    straight = grid_page(1200, 900, ppm=6.5)
+    still = grid_homography(straight, estimate_grid(straight))
+    assert still is not None and still.max_shift_px < 0.1
+    blank = np.full((900, 1200, 3), 255, np.uint8)
+    assert grid_homography(blank, estimate_grid(blank)) is None
 
 
 def test_homography_from_parallel_families_is_a_rotation() -> None:
