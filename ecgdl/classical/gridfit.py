@@ -99,7 +99,7 @@ def grid_homography(
     step_mm: float = 5.0,
     min_amplitude_frac: float = 0.6,
     max_shift_mm: float = 3.0,
-    max_rms_frac: float = 0.08,
+    max_rms_frac: float = 0.02,
     min_points: int = 60,
 ) -> GridFit | None:
     """The homography that makes the grid of a rectified page regular (see the module docstring), or None.
