@@ -65,6 +65,15 @@ def rotate(img: np.ndarray, angle_deg: float) -> np.ndarray:
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
 
 
+def tilted(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(homography, image) of ``img`` seen in perspective, as a photo tilts a page (white outside it)."""
+    h, w = img.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[40, 30], [w - 10, 0], [w - 60, h - 20], [0, h]])
+    g = cv2.getPerspectiveTransform(src, dst)
+    return g, cv2.warpPerspective(img, g, (w, h), borderValue=(255, 255, 255))
+
+
 def _record(fs_hz: float = 500.0) -> EcgRecord:
     """Smooth synthetic 12-lead signal with QRS-like spikes (no generator dependency)."""
     t = np.arange(int(10 * fs_hz)) / fs_hz
@@ -169,11 +178,7 @@ def test_straight_page_is_left_alone() -> None:
 
 def test_perspective_makes_grid_lines_axis_aligned() -> None:
     page = grid_page(1400, 1000, ppm=7.0)
-    h, w = page.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = np.float32([[40, 30], [w - 10, 0], [w - 60, h - 20], [0, h]])
-    g = cv2.getPerspectiveTransform(src, dst)
-    warped = cv2.warpPerspective(page, g, (w, h), borderValue=(255, 255, 255))
+    g, warped = tilted(page)
     rect = estimate_rectification(warped)
     assert rect.perspective
     hg = rect.H @ g
@@ -204,11 +209,7 @@ def test_the_grid_refinement_takes_out_the_perspective_the_line_angles_leave() -
     xs = np.arange(60, 1540, 0.5)
     for base in (250, 500, 750, 1000):  # rows of trace across the grid, as on a page
         draw_curve(page, xs, base - 40 * np.exp(-0.5 * (((xs % 130) - 65) / 3.0) ** 2))
-    h, w = page.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = np.float32([[40, 30], [w - 10, 0], [w - 60, h - 20], [0, h]])
-    g = cv2.getPerspectiveTransform(src, dst)
-    warped = cv2.warpPerspective(page, g, (w, h), borderValue=(255, 255, 255))
+    g, warped = tilted(page)
     rect = estimate_rectification(warped)
     rectified = warp_image(warped, rect)
     fit = grid_homography(rectified, estimate_grid(rectified))
