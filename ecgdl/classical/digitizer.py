@@ -93,9 +93,9 @@ class ClassicalDigitizer:
             falls back to ``default_speed_mm_per_s`` / ``default_gain_mm_per_mv``.
         max_side_px: larger pages are downscaled to this longest side first (speed; 0 disables).
         rectify: deskew and correct perspective; ``perspective`` allows a homography beyond a rotation.
-        grid_refine: on a page rectified with a perspective (a photo) and a grid, refine the warp from the grid lines' positions
-            (:func:`~ecgdl.classical.gridfit.grid_homography`): the angles leave the scale drifting by tenths of a
-            percent across a photo, a lead's time by milliseconds.
+        grid_refine: on a page rectified with a perspective (a photo) and a grid, refine the warp from the grid
+            lines' positions (:func:`~ecgdl.classical.gridfit.grid_homography`): the angles leave the scale
+            drifting by tenths of a percent across a photo, a lead's time by milliseconds.
         max_angle_deg / min_angle_deg: largest rotation searched / smallest one corrected.
         detect_pulses: look for 1 mV calibration pulses (``pulse_mv`` by ``pulse_s``) at row ends.
         pulse_overlap_samples: a lead that follows a start pulse without a gap begins this many samples (at the
@@ -494,9 +494,8 @@ class ClassicalDigitizer:
             "n_pulses": int(sum(len(v) for v in pulses.values())),
             "rotation_deg": float(rect.angle_h_deg),
             "perspective": bool(rect.perspective),
-            "grid_refine_shift_px": float(
-                grid_shift
-            ),  # the most the grid refinement moved the page (0: not done)
+            # the most the grid refinement moved the page (0: not done)
+            "grid_refine_shift_px": float(grid_shift),
             "segments_frame": frame,
             "segments": geometry,
             "row_baselines_px": row_baselines,  # each row of trace's zero line, in the segments' frame
