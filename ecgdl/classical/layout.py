@@ -111,11 +111,13 @@ def find_rows(
     max_rows: int = 13,
     min_stretch_mm: float = 3.0,
     follow_mm: float = 2.5,
+    max_rel_extent: float = 1.1,
 ) -> list[RowBand]:
     """Rows of trace, top to bottom (see module docstring). A row's ends are where its ink is last seen within
     0.4 row pitches of its zero line, then followed (:func:`follow_stroke`, up to ``follow_mm``) through the ink
     that continues them within 0.95 pitches: a lead that ends (or starts) on a steep wave leaves the narrow band
-    before its last sample."""
+    before its last sample. Of four or more rows, a straight one (ink within 0.3 mm of its line in 90 % of its
+    columns) running more than ``max_rel_extent`` times as wide as the others is dropped (a page edge)."""
     h, _w = mask.shape
     prof = row_profile(mask, px_per_mm, min_stretch_mm=min_stretch_mm)
     sm = max(1, round(0.5 * px_per_mm))
@@ -174,11 +176,21 @@ def find_rows(
         extents = [r.x_end_px - r.x_start_px for r in rows]
         ref_x = np.median(sorted(extents, reverse=True)[:top])
         ref_s = np.median(sorted((r.strength for r in rows), reverse=True)[:top])
+        # A straight row wider than the others is the page's edge against a dark background (a photo of a
+        # screen), straightened by the rectification: every layout's rows of trace span the same width, and a
+        # trace's beats leave its zero line (a row of trace widened by ink beside its end is kept).
         rows = [
             r
             for r, lw, ext in zip(rows, longest, extents, strict=True)
-            if lw >= 0.5 * ref_w
-            or (0.9 * ref_x <= ext <= 1.15 * ref_x and lw >= 0.25 * ref_w and r.strength >= 0.6 * ref_s)
+            if (
+                lw >= 0.5 * ref_w
+                or (0.9 * ref_x <= ext <= 1.15 * ref_x and lw >= 0.25 * ref_w and r.strength >= 0.6 * ref_s)
+            )
+            and not (
+                len(rows) > 3
+                and ext > max_rel_extent * ref_x
+                and _spread_mm(mask, r, 0.4 * px_per_mm * 5, px_per_mm) < 0.3
+            )
         ]
     return rows
 
@@ -238,6 +250,19 @@ def _stretches(
         return xs, xs
     gaps = np.flatnonzero(np.diff(xs) > max_gap_px)
     return xs[np.r_[0, gaps + 1]], xs[np.r_[gaps, xs.size - 1]]
+
+
+def _spread_mm(mask: np.ndarray, row: RowBand, half_px: float, px_per_mm: float) -> float:
+    """90th percentile over the row's inked columns of the ink centre's distance from its median height, mm:
+    a few tenths for a straight edge, millimetres for a trace, whose beats leave the zero line."""
+    h = mask.shape[0]
+    y0, y1 = max(0, int(row.baseline_y_px - half_px)), min(h, int(row.baseline_y_px + half_px) + 1)
+    band = mask[y0:y1, max(0, int(row.x_start_px)) : int(row.x_end_px) + 1].astype(np.float64)
+    n = band.sum(axis=0)
+    if not (n > 0).any():
+        return 0.0
+    centre = (band * np.arange(y0, y1)[:, None]).sum(axis=0)[n > 0] / n[n > 0]
+    return float(np.percentile(np.abs(centre - np.median(centre)), 90)) / px_per_mm
 
 
 def _longest_stretch(

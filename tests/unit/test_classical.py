@@ -629,6 +629,31 @@ def test_rows_and_layout_from_drawn_traces() -> None:
         choose_layout(rows[:2], ink.mask, 6.0)
 
 
+def test_a_straight_page_edge_wider_than_the_rows_is_not_a_row_but_a_widened_trace_is() -> None:
+    # a photographed screen: the page's lower edge against the dark bezel, straightened by the rectification,
+    # leaves a straight line of ink that is the strongest "row" and runs wider than the rows of trace; a rhythm
+    # strip whose ink runs on into something beside its end is wider too, but it is a trace (its beats leave the
+    # zero line)
+    ppm = 6.0
+    page = np.full((1000, 1400, 3), 255, np.uint8)
+    xs = np.arange(150, 1250, 0.5)
+    spikes = sum(np.exp(-0.5 * ((xs - c) / 3.0) ** 2) for c in np.arange(200, 1250, 160))
+    for base in (200, 400, 600, 800):
+        draw_curve(page, xs, base - 60 * spikes - 2 * np.sin(xs / 25))
+    mask = page.min(axis=2) < 128
+    edge = mask.copy()
+    edge[900:904, 40:1370] = True
+    assert len(find_rows(edge, ppm, max_rel_extent=100.0)) == 5  # what the rule removes
+    rows = find_rows(edge, ppm)
+    assert np.allclose([r.baseline_y_px for r in rows], [200, 400, 600, 800], atol=4)
+    assert choose_layout(rows, edge, ppm)[0] == "3x4+II"
+    tail = np.arange(1250, 1390, 0.5)
+    draw_curve(page, tail, 800 - 2 * np.sin(tail / 25))  # ink beside the rhythm strip's end
+    rows = find_rows(page.min(axis=2) < 128, ppm)
+    assert np.allclose([r.baseline_y_px for r in rows], [200, 400, 600, 800], atol=4)
+    assert rows[-1].x_end_px - rows[-1].x_start_px > 1.1 * (rows[0].x_end_px - rows[0].x_start_px)
+
+
 def test_a_trace_broken_by_a_wide_gap_stays_a_row_beside_rows_joined_by_bars() -> None:
     # three rows drawn as one unbroken stroke each (separator bars join their leads), the rhythm row broken by a
     # 6-mm gap in its middle (its longest stretch is under half the others'), and a line of "text"
