@@ -189,7 +189,7 @@ def find_rows(
             and not (
                 len(rows) > 3
                 and ext > max_rel_extent * ref_x
-                and _spread_mm(mask, r, 0.4 * px_per_mm * 5, px_per_mm) < 0.3
+                and _spread_mm(mask, r, 2.0 * px_per_mm, px_per_mm) < 0.3  # within +-2 mm of its line
             )
         ]
     return rows
