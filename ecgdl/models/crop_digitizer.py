@@ -315,9 +315,7 @@ def digitize_with_crops(
         spec = dataclasses.replace(spec, width_px=max(8, round(spec.width_px * width_scale)))
     to_read = segments_to_read(base.meta.get("segments") or [])
     crowded = (
-        crowded_segments(
-            to_read, base.meta.get("row_baselines_px") or [], float(base.meta.get("px_per_mm") or 0.0), spec
-        )
+        crowded_segments(to_read, base.meta.get("row_baselines_px") or [], ppm, spec)
         if f.crowded_fallback
         else []
     )
