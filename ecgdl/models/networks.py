@@ -18,10 +18,14 @@ HEADS = ("heatmap", "regression")
 
 
 def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
-    """Expected row under the per-column softmax: logits (N, H, W) -> y (N, W) in pixel units (row centres 0..H-1)."""
-    prob = torch.softmax(logits.float(), dim=1)
-    rows = torch.arange(logits.shape[1], device=logits.device, dtype=prob.dtype)
-    return torch.einsum("nhw,h->nw", prob, rows)
+    """Expected row under the per-column softmax: logits (N, H, W) -> y (N, W) in pixel units (row centres 0..H-1).
+
+    Always in float32, also under mixed precision: autocast would run the weighted sum (a matrix product) in
+    bfloat16, whose 8-bit mantissa rounds a row near 300 by up to a pixel."""
+    with torch.autocast(device_type=logits.device.type, enabled=False):
+        prob = torch.softmax(logits.float(), dim=1)
+        rows = torch.arange(logits.shape[1], device=logits.device, dtype=prob.dtype)
+        return torch.einsum("nhw,h->nw", prob, rows)
 
 
 class ConvBNAct(nn.Sequential):

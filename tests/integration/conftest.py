@@ -10,6 +10,8 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+import ecgdl.tasks  # noqa: F401  (registers the configs' resolvers, as train.py's import does)
+
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
