@@ -36,6 +36,15 @@ def test_every_trainer_composes(make_cfg, option: str) -> None:
         assert trainer.max_epochs == cfg.trainer.max_epochs
 
 
+def test_the_cpu_trainer_takes_bf16_only_where_the_cpu_computes_it_natively(make_cfg) -> None:
+    from ecgdl.tasks.resolvers import cpu_has_native_bf16, cpu_precision
+
+    cfg = make_cfg("train", [])
+    expected = "bf16-mixed" if cpu_has_native_bf16() else "32-true"
+    assert cfg.trainer.precision == cpu_precision() == expected
+    assert make_cfg("train", ["trainer=gpu"]).trainer.precision == "bf16-mixed"
+
+
 @pytest.mark.parametrize("option", _options("logger"))
 def test_every_logger_instantiates(make_cfg, option: str, monkeypatch) -> None:
     monkeypatch.setenv("WANDB_MODE", "offline")

@@ -3,6 +3,7 @@ and the LightningModule on real (rendered) batches."""
 
 from __future__ import annotations
 
+import copy
 import math
 from functools import partial
 
@@ -149,6 +150,39 @@ def test_column_net_y_is_soft_argmax_of_logits() -> None:
         out = net(torch.rand(1, 3, 32, 64))
     torch.testing.assert_close(out["y"], soft_argmax(out["logits"]))
     assert ((out["y"] >= 0) & (out["y"] <= 31)).all()
+
+
+def test_soft_argmax_stays_float32_under_bf16_autocast() -> None:
+    # Under autocast the weighted sum is a matrix product, which bfloat16 (8-bit mantissa) would round: rows near
+    # 300 by up to a pixel. soft_argmax must give the float32 answer whatever the context.
+    logits = (torch.randn(2, 320, 16, generator=torch.Generator().manual_seed(0)) * 5.0).bfloat16()
+    reference = soft_argmax(logits.float())
+    rows = torch.arange(320, dtype=torch.float32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = soft_argmax(logits)
+        naive = torch.einsum("nhw,h->nw", torch.softmax(logits.float(), dim=1), rows)
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y, reference, atol=1e-4, rtol=0)
+    assert (naive.float() - reference).abs().max() > 0.1  # what autocast alone would have done
+
+
+def test_channels_last_training_gives_the_contiguous_loss_and_gradients() -> None:
+    torch.manual_seed(0)
+    net = build_network("cnn", base_channels=8, depth=2)
+    batch = {"image": torch.rand(2, 3, 64, 128), "trace_y": 20.0 + 20.0 * torch.rand(2, 128)}
+    results = []
+    for channels_last in (False, True):
+        module = DigitizerModule(copy.deepcopy(net), channels_last=channels_last)
+        module.on_fit_start()
+        first = next(p for p in module.net.parameters() if p.dim() == 4)
+        assert first.is_contiguous(memory_format=torch.channels_last) == channels_last
+        loss, _, _ = module._loss_and_rows(batch, need_rows=False)
+        loss.backward()
+        results.append((loss.detach(), [p.grad.clone() for p in module.net.parameters()]))
+    (loss_a, grads_a), (loss_b, grads_b) = results
+    torch.testing.assert_close(loss_a, loss_b, atol=1e-5, rtol=1e-5)
+    for ga, gb in zip(grads_a, grads_b, strict=True):
+        torch.testing.assert_close(ga, gb, atol=1e-5, rtol=1e-4)
 
 
 def test_column_net_rejects_unknown_head() -> None:
