@@ -64,5 +64,6 @@ def trace_from_clean(prob: torch.Tensor, rel_threshold: float = 0.5, min_prob: f
     w = torch.where(p >= rel_threshold * peak, p, torch.zeros_like(p))
     rows = torch.arange(p.shape[1], device=p.device, dtype=p.dtype)
     mass = w.sum(dim=1)
-    y = torch.einsum("nhw,h->nw", w, rows) / mass.clamp_min(1e-12)
+    with torch.autocast(device_type=p.device.type, enabled=False):  # float32 under mixed precision too
+        y = torch.einsum("nhw,h->nw", w, rows) / mass.clamp_min(1e-12)
     return torch.where((peak[:, 0] >= min_prob) & (mass > 0), y, torch.full_like(y, float("nan")))

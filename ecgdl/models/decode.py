@@ -22,7 +22,8 @@ _EDGE_TOL: float = 1e-6
 
 def _np(value, dtype=np.float64) -> np.ndarray:
     if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        value = (value.float() if value.dtype == torch.bfloat16 else value).numpy()  # numpy has no bfloat16
     return np.asarray(value, dtype=dtype)
 
 

@@ -166,6 +166,24 @@ def test_soft_argmax_stays_float32_under_bf16_autocast() -> None:
     assert (naive.float() - reference).abs().max() > 0.1  # what autocast alone would have done
 
 
+@pytest.mark.parametrize("name", ["cnn", "cnn_regression"])
+def test_crop_networks_give_float32_rows_under_bf16_autocast(name: str) -> None:
+    torch.manual_seed(0)
+    net = build_network(name, base_channels=8, depth=2).eval()
+    x = torch.rand(2, 3, 64, 128)
+    with torch.no_grad():
+        exact = net(x)["y"]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = net(x)["y"]
+    assert y.dtype == torch.float32
+    assert (y - exact).abs().max() < 1.0  # the features were bf16; the rows themselves were not rounded
+    clean = torch.zeros(1, 1, 300, 4)
+    clean[0, 0, 290:293] = torch.tensor([0.5, 1.0, 0.6])[:, None]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        rows = trace_from_clean(clean)
+    torch.testing.assert_close(rows, torch.full((1, 4), (290 * 0.5 + 291 + 292 * 0.6) / 2.1))
+
+
 def test_channels_last_training_gives_the_contiguous_loss_and_gradients() -> None:
     torch.manual_seed(0)
     net = build_network("cnn", base_channels=8, depth=2)
