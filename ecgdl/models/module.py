@@ -81,7 +81,7 @@ class DigitizerModule(L.LightningModule):
             Goldberger identities, weighing each lead (lead -> weight, default 1; see
             :func:`ecgdl.signals.limb.fit_limb_leads`). Off by default; the model configs turn it on.
         channels_last: train in the channels-last memory layout (NHWC), which oneDNN's and cuDNN's convolutions
-            run faster (on the 2-core development CPU about 1.3 times under bf16, see benchmarks/bench_train_step.py);
+            run faster (on the 2-core development CPU 1.1-1.2 times a step, benchmarks/bench_train_step.py);
             the weights and results are the same.
     """
 

@@ -182,9 +182,8 @@ class ColumnHeatmapNet(nn.Module):
             logits = self.out(f)[:, 0, :h, :w]
             return {"y": soft_argmax(logits), "logits": logits}
         pooled = self.pool(f).flatten(1, 2)  # (N, C * pool_rows, W_padded / stem_stride)
-        with torch.autocast(device_type=x.device.type, enabled=False):  # rows in float32, as soft_argmax's
-            out = self.out(
-                pooled.float()
-            )  # (N, stem_stride, W_padded / stem_stride): each feature column's columns
+        # (N, stem_stride, W_padded / stem_stride): the columns of each feature column, in float32 as soft_argmax
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            out = self.out(pooled.float())
         out = out.transpose(1, 2).reshape(out.shape[0], -1)[:, :w]
         return {"y": (h - 1) * (0.5 + out)}
