@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ecgdl.models.networks import UNetBackbone, pad_to_multiple
+from ecgdl.models.networks import UNetBackbone, pad_to_multiple, row_weighted_sum
 
 __all__ = ["TraceAutoencoder", "trace_from_clean"]
 
@@ -62,8 +62,6 @@ def trace_from_clean(prob: torch.Tensor, rel_threshold: float = 0.5, min_prob: f
     p = p.float()
     peak = p.amax(dim=1, keepdim=True)
     w = torch.where(p >= rel_threshold * peak, p, torch.zeros_like(p))
-    rows = torch.arange(p.shape[1], device=p.device, dtype=p.dtype)
     mass = w.sum(dim=1)
-    with torch.autocast(device_type=p.device.type, enabled=False):  # float32 under mixed precision too
-        y = torch.einsum("nhw,h->nw", w, rows) / mass.clamp_min(1e-12)
+    y = row_weighted_sum(w) / mass.clamp_min(1e-12)
     return torch.where((peak[:, 0] >= min_prob) & (mass > 0), y, torch.full_like(y, float("nan")))

@@ -17,15 +17,22 @@ __all__ = ["HEADS", "ColumnHeatmapNet", "ConvBNAct", "UNetBackbone", "soft_argma
 HEADS = ("heatmap", "regression")
 
 
-def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
-    """Expected row under the per-column softmax: logits (N, H, W) -> y (N, W) in pixel units (row centres 0..H-1).
+def row_weighted_sum(weights: torch.Tensor) -> torch.Tensor:
+    """Sum over rows of weight x row index: (N, H, W) -> (N, W), row centres 0..H-1.
 
-    Always in float32, also under mixed precision: autocast would run the weighted sum (a matrix product) in
-    bfloat16, whose 8-bit mantissa rounds a row near 300 by up to a pixel."""
-    with torch.autocast(device_type=logits.device.type, enabled=False):
-        prob = torch.softmax(logits.float(), dim=1)
-        rows = torch.arange(logits.shape[1], device=logits.device, dtype=prob.dtype)
-        return torch.einsum("nhw,h->nw", prob, rows)
+    Always in float32, also under mixed precision: autocast would run this sum (a matrix product) in bfloat16,
+    whose 8-bit mantissa rounds a row near 300 by up to a pixel. The trace read-outs (:func:`soft_argmax`, the
+    autoencoder's centroid) go through it."""
+    with torch.autocast(device_type=weights.device.type, enabled=False):
+        w = weights.float()
+        rows = torch.arange(w.shape[1], device=w.device, dtype=w.dtype)
+        return torch.einsum("nhw,h->nw", w, rows)
+
+
+def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
+    """Expected row under the per-column softmax: logits (N, H, W) -> y (N, W) in pixel units (row centres 0..H-1),
+    in float32 (see :func:`row_weighted_sum`)."""
+    return row_weighted_sum(torch.softmax(logits.float(), dim=1))  # autocast keeps softmax in float32
 
 
 class ConvBNAct(nn.Sequential):

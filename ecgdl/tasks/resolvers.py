@@ -1,8 +1,8 @@
 """OmegaConf resolvers the configs use; registered when :mod:`ecgdl.tasks` is imported (as train.py does).
 
 - ``${cpu_precision:}``: Lightning's ``precision`` for CPU training: ``bf16-mixed`` where the processor computes
-  in bfloat16 natively (AMX or AVX512-BF16: on the 2-core development machine a training step then takes about
-  half the time, ``benchmarks/bench_train_step.py``), else ``32-true`` (emulated bfloat16 is slower than float32).
+  in bfloat16 natively (AMX or AVX512-BF16: on the 2-core development machine a training step then runs 1.5-1.7
+  times as fast, ``benchmarks/bench_train_step.py``), else ``32-true`` (emulated bfloat16 is slower than float32).
 """
 
 from __future__ import annotations
