@@ -6,6 +6,8 @@ every epoch, reproducibly. Batches are dicts (see :mod:`ecgdl.data.datasets`).
 
 from __future__ import annotations
 
+from functools import partial
+
 import lightning as L
 from torch.utils.data import DataLoader
 
@@ -13,6 +15,14 @@ from ecgdl.data.datasets import EpochSampler, PageDataset, collate_pages
 from ecgdl.data.pages import PageFactory
 from ecgdl.data.targets import CropSpec
 from ecgdl.render.sampler import RenderSampler
+
+
+def _init_worker(_worker_id: int, cv2_threads: int) -> None:
+    """Runs in each loader worker: OpenCV's own thread pool (one thread per core by default) would compete with
+    the other workers and with the training process for the same cores."""
+    import cv2
+
+    cv2.setNumThreads(cv2_threads)
 
 
 def _load_preset(name: str):
@@ -25,7 +35,8 @@ class EcgDataModule(L.LightningDataModule):
     """Rendered paper-ECG pages for training and validation.
 
     ``source`` gives records (``__len__``, ``get(index, rng)``); ``render`` draws page settings; ``aug`` degrades
-    training pages and ``eval_aug`` (default: the same) the fixed validation/test pages.
+    training pages and ``eval_aug`` (default: the same) the fixed validation/test pages. Each loader worker runs
+    OpenCV on ``worker_cv2_threads`` threads.
     """
 
     def __init__(
@@ -45,6 +56,7 @@ class EcgDataModule(L.LightningDataModule):
         crops_per_page: int | None = 8,
         seed: int = 42,
         eval_source=None,
+        worker_cv2_threads: int = 1,
     ) -> None:
         super().__init__()
         if isinstance(aug, str):
@@ -69,6 +81,7 @@ class EcgDataModule(L.LightningDataModule):
         self.val_set = PageDataset(self.eval_factory, "val", val_size, **common)
         self.test_set = PageDataset(self.eval_factory, "test", test_size, **common)
         self.batch_size, self.num_workers, self.seed = int(batch_size), int(num_workers), int(seed)
+        self.worker_cv2_threads = int(worker_cv2_threads)
 
     def set_target(self, target: str) -> None:
         """What items hold: ``page``, ``crops`` or ``clean`` (``auto`` in the config lets the model decide)."""
@@ -86,6 +99,7 @@ class EcgDataModule(L.LightningDataModule):
             collate_fn=collate_pages,
             persistent_workers=False,
             pin_memory=False,
+            worker_init_fn=partial(_init_worker, cv2_threads=self.worker_cv2_threads),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -21,6 +21,7 @@ rebuilds the network from it when the config built another architecture.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,6 +67,9 @@ class DigitizerModule(L.LightningModule):
         monitor: the metric a scheduler watches (one this kind logs, e.g. ``val/snr_db`` or ``val/iou``).
         sigma_px: width of the heatmap target; l1_weight / l2_weight: weights of the soft-argmax L1 (pixels)
             and squared (pixels^2) error terms.
+        l2_start_frac: the squared term counts from epoch ``ceil(l2_start_frac * max_epochs)`` of a fit on (0:
+            from the start). It is the metric's own penalty, but from random weights its pixels^2 swamp the
+            heatmap loss; once the heatmaps are good it sharpens the tips of narrow waves.
         dice_weight: weight of soft Dice in the mask loss; pos_weight: BCE weight of trace pixels (None: 1).
         crop: the :class:`~ecgdl.data.targets.CropSpec` fields (replaced by the trained ones from ``weights``).
         geometry: keyword arguments of the :class:`~ecgdl.classical.ClassicalDigitizer` that finds the page
@@ -95,6 +99,7 @@ class DigitizerModule(L.LightningModule):
         sigma_px: float = 1.5,
         l1_weight: float = 0.1,
         l2_weight: float = 0.0,
+        l2_start_frac: float = 0.0,
         dice_weight: float = 1.0,
         pos_weight: float | None = None,
         crop: dict | None = None,
@@ -170,6 +175,14 @@ class DigitizerModule(L.LightningModule):
         if self.hparams.channels_last:
             self.net.to(memory_format=torch.channels_last)
 
+    def l2_weight_now(self) -> float:
+        """``l2_weight`` once the fit has reached ``l2_start_frac`` of its epochs (always, outside a fit)."""
+        frac = float(self.hparams.get("l2_start_frac", 0.0))
+        trainer = self._trainer
+        if frac <= 0 or trainer is None or trainer.max_epochs is None or trainer.max_epochs < 0:
+            return self.hparams.l2_weight
+        return self.hparams.l2_weight if self.current_epoch >= math.ceil(frac * trainer.max_epochs) else 0.0
+
     def _loss_and_rows(
         self, batch: dict, need_rows: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None, Any]:
@@ -185,7 +198,7 @@ class DigitizerModule(L.LightningModule):
                     batch["trace_y"],
                     self.hparams.sigma_px,
                     self.hparams.l1_weight,
-                    self.hparams.l2_weight,
+                    self.l2_weight_now(),
                 )
             else:
                 loss = regression_loss(out["y"], batch["trace_y"])

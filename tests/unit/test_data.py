@@ -112,3 +112,19 @@ def test_datamodule_batches_and_bad_target() -> None:
     assert batch["signal_mv"].shape[2] == 12
     with pytest.raises(KeyError, match="valid: page, crops, clean"):
         PageDataset(_factory(), "train", 2, target="pixels")
+
+
+def test_loader_workers_run_opencv_on_one_thread_each() -> None:
+    import cv2
+
+    from ecgdl.data.datamodule import _init_worker
+
+    before = cv2.getNumThreads()
+    try:
+        _init_worker(0, cv2_threads=1)
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)
+    dm = EcgDataModule(SyntheticSource(num_records=2), num_workers=2, worker_cv2_threads=1)
+    init = dm.train_dataloader().worker_init_fn
+    assert init.keywords == {"cv2_threads": 1}

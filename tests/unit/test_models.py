@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import math
 from functools import partial
+from types import SimpleNamespace
 
 import lightning as L
 import numpy as np
@@ -310,6 +311,25 @@ def test_heatmap_loss_squared_term_is_the_mean_squared_read_out_error() -> None:
     with_l2 = heatmap_loss(logits, truth, sigma_px=1.5, l1_weight=0.0, l2_weight=1.0)
     assert torch.allclose(with_l1 - base, torch.tensor((1.0 + 0.0 + 3.0) / 3), atol=1e-3)
     assert torch.allclose(with_l2 - base, torch.tensor((1.0 + 0.0 + 9.0) / 3), atol=1e-3)
+
+
+def test_the_squared_term_counts_from_its_share_of_the_run() -> None:
+    # l2_start_frac 0.5 of 14 epochs: off in epochs 0-6, on from epoch 7; always on outside a fit
+    module = DigitizerModule(build_network("cnn"), l2_weight=0.1, l2_start_frac=0.5)
+    assert module.l2_weight_now() == 0.1
+    gen = torch.Generator().manual_seed(0)
+    batch = {"image": torch.rand(2, 3, 64, 96, generator=gen), "trace_y": torch.full((2, 96), 30.0)}
+    losses = {}
+    for epoch in (0, 6, 7, 13):
+        module._trainer = SimpleNamespace(max_epochs=14, current_epoch=epoch)
+        losses[epoch] = module._loss_and_rows(batch, need_rows=False)[0].item()
+        assert module.l2_weight_now() == (0.1 if epoch >= 7 else 0.0)
+    module._trainer = None
+    assert losses[0] == pytest.approx(losses[6]) and losses[7] == pytest.approx(losses[13])
+    # the difference is 0.1 times the mean squared read-out error of the (untrained) network
+    rows = module.net(batch["image"])["y"].detach()
+    assert losses[7] - losses[0] == pytest.approx(0.1 * ((rows - 30.0) ** 2).mean().item(), rel=1e-3)
+    assert DigitizerModule(build_network("cnn"), l2_weight=0.1).l2_weight_now() == 0.1
 
 
 def test_loss_shape_errors() -> None:
