@@ -69,7 +69,8 @@ class DigitizerModule(L.LightningModule):
             and squared (pixels^2) error terms.
         l2_start_frac: the squared term counts from epoch ``ceil(l2_start_frac * max_epochs)`` of a fit on (0:
             from the start). It is the metric's own penalty, but from random weights its pixels^2 swamp the
-            heatmap loss; once the heatmaps are good it sharpens the tips of narrow waves.
+            heatmap loss. ``train/loss`` and ``val/loss`` include it from that epoch on (they jump there);
+            ``val/snr_db`` does not depend on it.
         dice_weight: weight of soft Dice in the mask loss; pos_weight: BCE weight of trace pixels (None: 1).
         crop: the :class:`~ecgdl.data.targets.CropSpec` fields (replaced by the trained ones from ``weights``).
         geometry: keyword arguments of the :class:`~ecgdl.classical.ClassicalDigitizer` that finds the page
