@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+import cv2
 import hydra
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
@@ -33,9 +34,13 @@ def image_type_for(preset: str) -> str:
     return PRESET_TYPES.get(preset, "0001")
 
 
-def _init_worker(factory: PageFactory) -> None:
+def _init_worker(factory: PageFactory, cv2_threads: int | None = None) -> None:
+    """Hands ``factory`` to this process; in a pool process OpenCV also runs on ``cv2_threads`` threads, as in the
+    training loader's workers (:func:`ecgdl.data.datamodule._init_worker`): the processes share the cores."""
     global _FACTORY
     _FACTORY = factory
+    if cv2_threads is not None:
+        cv2.setNumThreads(cv2_threads)
 
 
 def _make_item(args: tuple[int, str, str]) -> tuple[str, str | None, tuple | None]:
@@ -78,7 +83,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     results = (
         map(_make_item, todo)
         if workers == 1
-        else ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(factory,)).map(
+        else ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(factory, 1)).map(
             _make_item, todo, chunksize=2
         )
     )

@@ -59,3 +59,18 @@ def test_generate_same_seed_same_images(make_cfg, tmp_path) -> None:
     b = sorted((tmp_path / "b" / "train").rglob("*.png"))
     assert [p.name for p in a] == [p.name for p in b] and a
     assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+
+
+def test_pool_processes_run_opencv_on_one_thread_and_the_single_process_keeps_its_own() -> None:
+    import cv2
+
+    before = cv2.getNumThreads()
+    try:
+        generate._init_worker(object(), 1)  # what each pool process runs
+        assert cv2.getNumThreads() == 1 and generate._FACTORY is not None
+        cv2.setNumThreads(before)
+        generate._init_worker(object())  # num_workers=1: the main process, threads untouched
+        assert cv2.getNumThreads() == before
+    finally:
+        cv2.setNumThreads(before)
+        generate._FACTORY = None
