@@ -178,8 +178,7 @@ class DigitizerModule(L.LightningModule):
 
     def l2_weight_now(self) -> float:
         """``l2_weight`` once the fit has reached ``l2_start_frac`` of its epochs (always, outside a fit)."""
-        frac = float(self.hparams.get("l2_start_frac", 0.0))
-        trainer = self._trainer
+        frac, trainer = self.hparams.l2_start_frac, self._trainer
         if frac <= 0 or trainer is None or trainer.max_epochs is None or trainer.max_epochs < 0:
             return self.hparams.l2_weight
         return self.hparams.l2_weight if self.current_epoch >= math.ceil(frac * trainer.max_epochs) else 0.0
