@@ -9,7 +9,11 @@ A crop cannot see a trace that leaves it (deep S waves, tall R waves at 10 mm/mV
 classical tracer's full-page reading lies outside the crop (within ``edge_margin_mm`` of its top or bottom, widened
 by ``edge_dilate_s`` each side), that reading replaces the network's (:func:`edge_fallback`). Likewise next to a
 calibration pulse (:func:`pulse_edge_fallback`) and on pages whose rows are closer than a crop is tall
-(:func:`crowded_segments`).
+(:func:`crowded_segments`), and at the end of a lead that runs into the next one of its row
+(:func:`boundary_fallback`).
+
+On clean pages the two readings are also blended where they agree (:func:`blend_readings`): the classical tracer
+and the network err differently, and their mean beats both.
 
 A lead printed twice (lead II in its column and in the rhythm strip) is read from the longer strip only, as the
 classical digitizer does (:func:`segments_to_read`): the two strips can sit at slightly different zero lines, and
@@ -215,6 +219,82 @@ def pulse_edge_fallback(
     return out, replaced
 
 
+def lead_ends_at_next_lead(segments: list[dict], row_tol_mv: float = 0.2) -> list[bool]:
+    """For each of the classical digitizer's ``segments``, whether another lead's segment of the same row starts
+    where it ends (the other's ``start_sample`` within a sample of this one's ``end_sample``, the two zero lines
+    within ``row_tol_mv`` of each other in this segment's mV scale): a column boundary inside a row."""
+    out = []
+    for seg in segments:
+        tol_px = row_tol_mv * float(seg.get("px_per_mv") or 0.0)
+        out.append(
+            any(
+                other["lead"] != seg["lead"]
+                and abs(int(other["start_sample"]) - int(seg["end_sample"])) <= 1
+                and abs(float(other["baseline_y_px"]) - float(seg["baseline_y_px"])) <= tol_px
+                for other in segments
+            )
+        )
+    return out
+
+
+def boundary_fallback(
+    signal_mv: np.ndarray, ref_mv: np.ndarray, segments: list[dict], n_edge: int
+) -> tuple[np.ndarray, int]:
+    """``signal_mv`` (T, 12) with the last ``n_edge`` samples of every lead segment that ends where the next lead
+    of its row starts (:func:`lead_ends_at_next_lead`) taken from ``ref_mv`` where that lies farther from the zero
+    line (0 mV) than the signal. Returns (signal, number of samples replaced).
+
+    A crop's last columns hold the next lead's first stroke, which starts near the zero line, and on many
+    printouts half a separator bar across it: where the lead's own trace ends far from the zero line (a deep S
+    wave), the crop network jumps onto them, while the classical tracer, which follows its stroke from the left,
+    stays on it. On `dev_eik_clean` page 7196-0001 the network read V1's closing S wave (-1.4 mV) as -0.4 mV in
+    the last 20 ms: 97% of the lead's squared error. The classical tracer fails the other way, stalling on the
+    bar's end while the trace runs on beyond it, which leaves its reading the nearer to the zero line: there the
+    network's stays. The start of a lead is left alone (see README)."""
+    out = np.array(signal_mv, dtype=np.float64, copy=True)
+    ref = np.asarray(ref_mv, np.float64)
+    replaced = 0
+    if n_edge <= 0:
+        return out, replaced
+    for seg, ends in zip(segments, lead_ends_at_next_lead(segments), strict=True):
+        if not ends:
+            continue
+        j = LEADS.index(seg["lead"])
+        n0, n1 = int(seg["start_sample"]), int(seg["end_sample"])
+        k = np.arange(max(n0, n1 - n_edge), n1)
+        with np.errstate(invalid="ignore"):
+            k = k[np.isfinite(ref[k, j]) & ~(np.abs(ref[k, j]) <= np.abs(out[k, j]))]
+        out[k, j] = ref[k, j]
+        replaced += k.size
+    return out, replaced
+
+
+def blend_readings(
+    signal_mv: np.ndarray, ref_mv: np.ndarray, ref_weight: float, tol_mv: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``signal_mv`` (T, 12) averaged with ``ref_mv`` where the two agree: the reference weighs
+    ``ref_weight * (1 - d / tol_mv)`` where they are ``d < tol_mv`` apart, nothing elsewhere (or where either is
+    not finite). Returns (signal, boolean mask of the blended samples).
+
+    Two readers of the same stroke with errors of their own: their mean errs less than either wherever the
+    errors differ (a two-member ensemble), and on a clean page the classical tracer and the crop network read a
+    stroke's position to within a few hundredths of a mV of each other (median 0.002 mV on `dev_eik_clean`).
+    Farther apart, one of them is on something else (a label, a neighbouring stroke), and averaging would put the
+    reading between the two; the weight fades to nothing by ``tol_mv`` so that the blend has no step."""
+    if not 0.0 <= ref_weight <= 1.0:
+        raise ValueError(f"ref_weight must be within 0-1, got {ref_weight}")
+    if tol_mv <= 0:
+        raise ValueError(f"tol_mv must be positive, got {tol_mv}")
+    out = np.array(signal_mv, dtype=np.float64, copy=True)
+    ref = np.asarray(ref_mv, np.float64)
+    with np.errstate(invalid="ignore"):
+        d = np.abs(ref - out)
+        use = np.isfinite(d) & (d < tol_mv)
+    weight = ref_weight * (1.0 - d[use] / tol_mv)
+    out[use] = (1.0 - weight) * out[use] + weight * ref[use]
+    return out, use & (ref_weight > 0)
+
+
 def steep_fallback(
     signal_mv: np.ndarray,
     ref_mv: np.ndarray,
@@ -254,7 +334,12 @@ class CropFusion:
     classical reading within that many mV of the network's where they begin and end (``max_disagree_px`` of
     :func:`edge_fallback`), in one of the columns within ``edge_agree_within_s`` beyond each end
     (``meet_within_cols``; 0: the adjacent column only).
-    ``pulse_edge_s``: see :func:`pulse_edge_fallback`. ``crowded_fallback``: leads whose crop would hold another
+    ``pulse_edge_s``: see :func:`pulse_edge_fallback`.
+    On clean pages (split-stroke noise figure at most ``clean_max_noise``), ``boundary_edge_s`` > 0: in the last
+    seconds of a lead that ends where the next lead of its row starts, the classical reading where it lies farther
+    from the zero line than the network's (:func:`boundary_fallback`); ``blend_weight`` > 0: where the two readings are less than ``blend_tol_mv`` apart
+    the result is their weighted mean, the classical reading weighing up to ``blend_weight`` (:func:`blend_readings`).
+    ``crowded_fallback``: leads whose crop would hold another
     row's zero line keep the classical reading (:func:`crowded_segments`).
     ``thin_width_scale`` != 1: on clean pages (split-stroke noise figure at most ``thin_max_noise``) whose trace
     the classical digitizer measured at most ``thin_max_stroke_mm`` thick (meta ``stroke_px`` / ``px_per_mm``), the
@@ -270,6 +355,10 @@ class CropFusion:
     edge_agree_mv: float = 0.0
     edge_agree_within_s: float = 0.0
     pulse_edge_s: float = 0.04
+    boundary_edge_s: float = 0.0
+    blend_weight: float = 0.0
+    blend_tol_mv: float = 0.05
+    clean_max_noise: float = 0.005
     crowded_fallback: bool = True
     thin_width_scale: float = 1.0
     thin_max_stroke_mm: float = 0.38
@@ -282,6 +371,8 @@ class CropFusion:
         for fld in dataclasses.fields(self):  # YAML gives ints for floats; store what the annotations say
             cast = bool if fld.type == "bool" else float
             object.__setattr__(self, fld.name, cast(getattr(self, fld.name)))
+        if not 0.0 <= self.blend_weight <= 1.0:
+            raise ValueError(f"blend_weight must be within 0-1, got {self.blend_weight}")
         if not 0.25 <= self.thin_width_scale <= 4.0:
             raise ValueError(f"thin_width_scale must be within 0.25-4, got {self.thin_width_scale}")
 
@@ -358,6 +449,14 @@ def digitize_with_crops(
     signal, n_pulse_edge = pulse_edge_fallback(
         signal, base.signal_mv, base.meta.get("segments") or [], round(f.pulse_edge_s * fs_hz)
     )
+    n_boundary = n_blend = 0
+    if noise <= f.clean_max_noise:  # the classical reading is trusted on clean pages only
+        signal, n_boundary = boundary_fallback(
+            signal, base.signal_mv, base.meta.get("segments") or [], round(f.boundary_edge_s * fs_hz)
+        )
+        if f.blend_weight > 0:
+            signal, blended = blend_readings(signal, base.signal_mv, f.blend_weight, f.blend_tol_mv)
+            n_blend = int(blended.sum())
     n_steep = 0
     if f.steep_slope_mv_per_s > 0 and noise <= f.steep_max_noise:
         signal, steep = steep_fallback(signal, base.signal_mv, fs_hz, f.steep_slope_mv_per_s, f.steep_tol_mv)
@@ -371,6 +470,8 @@ def digitize_with_crops(
         "n_crops": n_crops,
         "edge_fallback_frac": float(replaced.mean()) if replaced.size else 0.0,
         "pulse_edge_samples": n_pulse_edge,
+        "boundary_samples": n_boundary,
+        "blended_samples": n_blend,
         "crowded_segments": len(crowded),
         "steep_samples": n_steep,
         "crop_width_scale": width_scale,

@@ -76,7 +76,8 @@ class DigitizerModule(L.LightningModule):
         geometry: keyword arguments of the :class:`~ecgdl.classical.ClassicalDigitizer` that finds the page
             geometry at inference.
         weights: a checkpoint (or the name of a shipped one) to load the network weights from.
-        edge_margin_mm, edge_dilate_s, edge_agree_mv, edge_agree_within_s, pulse_edge_s, crowded_fallback,
+        edge_margin_mm, edge_dilate_s, edge_agree_mv, edge_agree_within_s, pulse_edge_s, boundary_edge_s,
+        blend_weight, blend_tol_mv, clean_max_noise, crowded_fallback,
         thin_width_scale, thin_max_stroke_mm, thin_max_noise, steep_slope_mv_per_s, steep_tol_mv, steep_max_noise:
             how a crop network's reading is fused with the classical one at inference, the fields of
             :class:`ecgdl.models.crop_digitizer.CropFusion` (kept as ``self.fusion``).
@@ -109,6 +110,10 @@ class DigitizerModule(L.LightningModule):
         edge_margin_mm: float = CropFusion.edge_margin_mm,
         edge_dilate_s: float = CropFusion.edge_dilate_s,
         pulse_edge_s: float = CropFusion.pulse_edge_s,
+        boundary_edge_s: float = CropFusion.boundary_edge_s,
+        blend_weight: float = CropFusion.blend_weight,
+        blend_tol_mv: float = CropFusion.blend_tol_mv,
+        clean_max_noise: float = CropFusion.clean_max_noise,
         crowded_fallback: bool = CropFusion.crowded_fallback,
         steep_slope_mv_per_s: float = CropFusion.steep_slope_mv_per_s,
         steep_tol_mv: float = CropFusion.steep_tol_mv,
@@ -145,6 +150,10 @@ class DigitizerModule(L.LightningModule):
             edge_agree_mv=edge_agree_mv,
             edge_agree_within_s=edge_agree_within_s,
             pulse_edge_s=pulse_edge_s,
+            boundary_edge_s=boundary_edge_s,
+            blend_weight=blend_weight,
+            blend_tol_mv=blend_tol_mv,
+            clean_max_noise=clean_max_noise,
             crowded_fallback=crowded_fallback,
             thin_width_scale=thin_width_scale,
             thin_max_stroke_mm=thin_max_stroke_mm,
