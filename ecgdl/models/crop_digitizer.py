@@ -337,10 +337,11 @@ class CropFusion:
     ``pulse_edge_s``: see :func:`pulse_edge_fallback`.
     On clean pages (split-stroke noise figure at most ``clean_max_noise``), ``boundary_edge_s`` > 0: in the last
     seconds of a lead that ends where the next lead of its row starts, the classical reading where it lies farther
-    from the zero line than the network's (:func:`boundary_fallback`); ``blend_weight`` > 0: where the two readings are less than ``blend_tol_mv`` apart
-    the result is their weighted mean, the classical reading weighing up to ``blend_weight`` (:func:`blend_readings`).
-    ``crowded_fallback``: leads whose crop would hold another
-    row's zero line keep the classical reading (:func:`crowded_segments`).
+    from the zero line than the network's (:func:`boundary_fallback`); ``blend_weight`` > 0: where the two
+    readings are less than ``blend_tol_mv`` apart the result is their weighted mean, the classical reading
+    weighing up to ``blend_weight`` (:func:`blend_readings`).
+    ``crowded_fallback``: leads whose crop would hold another row's zero line keep the classical reading
+    (:func:`crowded_segments`).
     ``thin_width_scale`` != 1: on clean pages (split-stroke noise figure at most ``thin_max_noise``) whose trace
     the classical digitizer measured at most ``thin_max_stroke_mm`` thick (meta ``stroke_px`` / ``px_per_mm``), the
     crops are cut that many times wider for the same time window (the trace stretched in time only; meta

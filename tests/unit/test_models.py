@@ -692,12 +692,12 @@ def test_the_shipped_cnn_read_with_the_classical_blend_beats_the_network_alone_o
         "network": DigitizerModule(
             build_network("cnn"), **{**fused, "boundary_edge_s": 0.0, "blend_weight": 0.0}
         ),
-        "gate shut": DigitizerModule(build_network("cnn"), **{**fused, "clean_max_noise": 0.0}),
+        "gate shut": DigitizerModule(build_network("cnn"), **{**fused, "clean_max_noise": -1.0}),
     }
-    out = {
-        k: [m.load_weights("cnn").eval().digitize(img, 500.0, t.shape[0]) for img, t in pages]
-        for k, m in readers.items()
-    }
+    out = {}
+    for k, module in readers.items():
+        module.load_weights("cnn").eval()
+        out[k] = [module.digitize(img, 500.0, t.shape[0]) for img, t in pages]
     db = {
         k: snr_kaggle(
             [t for _, t in pages], [np.nan_to_num(r.signal_mv) for r in recs], [500.0] * 2
