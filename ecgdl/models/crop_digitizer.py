@@ -405,7 +405,8 @@ def digitize_with_crops(
     if f.thin_width_scale != 1.0 and noise <= f.thin_max_noise and stroke_mm <= f.thin_max_stroke_mm:
         width_scale = f.thin_width_scale
         spec = dataclasses.replace(spec, width_px=max(8, round(spec.width_px * width_scale)))
-    to_read = segments_to_read(base.meta.get("segments") or [])
+    segments = base.meta.get("segments") or []
+    to_read = segments_to_read(segments)
     crowded = (
         crowded_segments(to_read, base.meta.get("row_baselines_px") or [], ppm, spec)
         if f.crowded_fallback
@@ -448,12 +449,12 @@ def digitize_with_crops(
         j, n0, n1 = LEADS.index(seg["lead"]), int(seg["start_sample"]), int(seg["end_sample"])
         signal[n0:n1, j] = base.signal_mv[n0:n1, j]
     signal, n_pulse_edge = pulse_edge_fallback(
-        signal, base.signal_mv, base.meta.get("segments") or [], round(f.pulse_edge_s * fs_hz)
+        signal, base.signal_mv, segments, round(f.pulse_edge_s * fs_hz)
     )
     n_boundary = n_blend = 0
     if noise <= f.clean_max_noise:  # the classical reading is trusted on clean pages only
         signal, n_boundary = boundary_fallback(
-            signal, base.signal_mv, base.meta.get("segments") or [], round(f.boundary_edge_s * fs_hz)
+            signal, base.signal_mv, segments, round(f.boundary_edge_s * fs_hz)
         )
         if f.blend_weight > 0:
             signal, blended = blend_readings(signal, base.signal_mv, f.blend_weight, f.blend_tol_mv)
