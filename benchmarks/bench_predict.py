@@ -1,7 +1,7 @@
 """Inference speed of the digitizers on 2200 x 1700 pages: seconds per image, on the CPU.
 
     python benchmarks/bench_predict.py [--models classical cnn] [--threads 2] [--root ../shared/data/dev_eik_clean]
-    python benchmarks/bench_predict.py --aug photo     # the same pages degraded by a preset (conf/aug/<name>.yaml)
+    python benchmarks/bench_predict.py --aug photo     # the same pages degraded by a preset (ecgdl/aug/presets/<name>.yaml)
 
 Uses the Kaggle-layout images under --root (default: the development renders) or, if absent, freshly rendered
 synthetic pages; ``--aug`` degrades each (seeded), e.g. ``photo``, whose perspective pages take the grid
@@ -20,7 +20,7 @@ import torch
 
 from ecgdl.aug.degradation import load_preset
 from ecgdl.classical import ClassicalDigitizer
-from ecgdl.classical.io import load_image
+from ecgdl.data.images import load_image
 from ecgdl.models import DigitizerModule, build_network
 from ecgdl.render import RenderConfig, render_ecg
 from ecgdl.signals.synthetic import generate_ecg

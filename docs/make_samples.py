@@ -42,7 +42,7 @@ def main() -> None:
 def overlay_figure(out: Path, width: int) -> None:
     """docs/overlay.png: the classical digitizer's traces (blue) drawn back over a real ECG-Image-Kit render."""
     from ecgdl.classical import ClassicalDigitizer
-    from ecgdl.classical.io import load_image
+    from ecgdl.data.images import load_image
     from ecgdl.viz.overlay import overlay_prediction
     from ecgdl.viz.segments import segments_from_meta
 

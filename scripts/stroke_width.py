@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgdl.classical.io import load_image
+from ecgdl.data.images import load_image
 
 
 def vertical_runs(

@@ -1,10 +1,12 @@
 """Degradation presets: albumentations pipelines that make clean renders look like real scans and photos.
 
-A :class:`Degradation` is a named list of steps (``{"name": <transform>, **kwargs}``), each resolved by
-:func:`resolve_transform` in :mod:`ecgdl.aug.transforms` first, then in albumentations. Calling it degrades an image
-and carries the :class:`~ecgdl.render.truth.RenderTruth` geometry through every transform as keypoints, so the
-returned truth still lies on the drawn strokes. :class:`MixedDegradation` picks one preset per call with fixed
-weights. Presets live in ``conf/aug/<name>.yaml``; :func:`load_preset` builds them without any Hydra app.
+A :class:`Degradation` is a named list of steps (``{"name": <transform>, **kwargs}``), each built by
+:func:`~ecgdl.aug.registry.build_transform` (our transforms first, then albumentations). Calling it degrades
+an image and carries the :class:`~ecgdl.render.truth.RenderTruth` geometry through every transform as
+keypoints, so the returned truth still lies on the drawn strokes. :class:`MixedDegradation` picks one preset
+per call with fixed weights. The presets ship with the package as ``ecgdl/aug/presets/<name>.yaml`` (names in
+:data:`PRESETS`), the one place their steps are written; :func:`load_preset` builds them by name, without any
+Hydra app, and ``data.aug=<name>`` in the Hydra configs is such a name.
 
 Which Kaggle image type each preset imitates is :data:`KAGGLE_TYPE_PRESETS`.
 """
@@ -15,29 +17,31 @@ import copy
 import random
 import warnings
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import albumentations as A
 import cv2
 import numpy as np
 
-from ecgdl.aug.transforms import CUSTOM_TRANSFORMS
+from ecgdl.aug.registry import build_transform, resolve_transform
 from ecgdl.constants import KAGGLE_IMAGE_TYPES
 from ecgdl.render.truth import RenderTruth
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "KAGGLE_TYPE_PRESETS",
     "PRESETS",
     "Degradation",
     "MixedDegradation",
-    "build_transform",
-    "default_conf_dir",
     "load_preset",
-    "resolve_transform",
+    "preset_dir",
 ]
 
-#: Preset names, one ``conf/aug/<name>.yaml`` each.
+#: Preset names, one ``ecgdl/aug/presets/<name>.yaml`` each (package data; see :func:`preset_dir`).
 PRESETS: tuple[str, ...] = (
     "clean",
     "scan",
@@ -55,101 +59,6 @@ PRESETS: tuple[str, ...] = (
 KAGGLE_TYPE_PRESETS: dict[str, str] = {
     code: ("mold" if name == "mold_bw" else name) for code, name in KAGGLE_IMAGE_TYPES.items()
 }
-
-#: albumentations transforms that round keypoints to whole pixels, drop them or add copies: they would break the
-#: truth, so the registry refuses them (use ``WavyDistortion`` / ``Fold`` for smooth distortions).
-INEXACT_KEYPOINT_TRANSFORMS: frozenset[str] = frozenset(
-    {
-        "OpticalDistortion",
-        "GridDistortion",
-        "ElasticTransform",
-        "ThinPlateSpline",
-        "PiecewiseAffine",
-        "GridElasticDeform",
-        "RandomGridShuffle",
-        "CoarseDropout",
-        "GridDropout",
-        "XYMasking",
-        "Erasing",
-        "ConstrainedCoarseDropout",
-        "Morphological",
-        "Mosaic",
-    }
-)
-
-#: OpenCV constants that configs may name as strings (``border_mode: constant``).
-_CV2_NAMES: dict[str, dict[str, int]] = {
-    "border_mode": {
-        "constant": cv2.BORDER_CONSTANT,
-        "replicate": cv2.BORDER_REPLICATE,
-        "reflect": cv2.BORDER_REFLECT,
-        "reflect_101": cv2.BORDER_REFLECT_101,
-        "wrap": cv2.BORDER_WRAP,
-    },
-    "interpolation": {
-        "nearest": cv2.INTER_NEAREST,
-        "linear": cv2.INTER_LINEAR,
-        "cubic": cv2.INTER_CUBIC,
-        "area": cv2.INTER_AREA,
-        "lanczos": cv2.INTER_LANCZOS4,
-    },
-}
-_CV2_NAMES["mask_interpolation"] = _CV2_NAMES["interpolation"]
-
-_REFLECT_MODES = (cv2.BORDER_REFLECT, cv2.BORDER_REFLECT_101, cv2.BORDER_WRAP)
-_AFFINE_LIKE = frozenset({"Affine", "ShiftScaleRotate", "Rotate", "SafeRotate"})
-
-
-# ---------------------------------------------------------------------------------------------------- registry
-def resolve_transform(name: str) -> type:
-    """The transform class called ``name``: :data:`~ecgdl.aug.transforms.CUSTOM_TRANSFORMS` first, then albumentations."""
-    if name in CUSTOM_TRANSFORMS:
-        return CUSTOM_TRANSFORMS[name]
-    cls = getattr(A, name, None)
-    if isinstance(cls, type) and issubclass(cls, (A.BasicTransform, A.BaseCompose)):
-        return cls
-    raise KeyError(
-        f"unknown transform {name!r}; custom transforms: {', '.join(sorted(CUSTOM_TRANSFORMS))} "
-        f"(also looked in albumentations {A.__version__}, which has no transform of that name)"
-    )
-
-
-def build_transform(step: Mapping[str, Any]) -> A.BasicTransform | A.BaseCompose:
-    """Build one step ``{"name": ..., **kwargs}``; ``None`` values mean "library default" and are dropped.
-
-    Composition steps (``OneOf``, ``SomeOf``, ``Sequential``, ...) take ``transforms: [step, ...]``. OpenCV constants
-    may be named (``border_mode: constant``). albumentations transforms are built in strict mode, so a misspelt
-    argument raises ValueError instead of being ignored.
-    """
-    if "name" not in step:
-        raise ValueError(f"augmentation step without a 'name': {dict(step)!r}")
-    kwargs = {k: v for k, v in step.items() if k != "name" and v is not None}
-    name = str(step["name"])
-    cls = resolve_transform(name)
-    if name in INEXACT_KEYPOINT_TRANSFORMS:
-        raise ValueError(f"{name} rounds, drops or duplicates keypoints, so the truth could not follow it")
-    for key, table in _CV2_NAMES.items():
-        if isinstance(kwargs.get(key), str):
-            if kwargs[key] not in table:
-                raise ValueError(f"{name}: unknown {key} {kwargs[key]!r}; valid: {', '.join(table)}")
-            kwargs[key] = table[kwargs[key]]
-    if issubclass(cls, A.BaseCompose):
-        kwargs["transforms"] = [build_transform(s) for s in kwargs.get("transforms", [])]
-        return cls(**kwargs)
-    if name in _AFFINE_LIKE and kwargs.get("border_mode") in _REFLECT_MODES:
-        # albumentations adds mirrored copies of keypoints for reflecting borders, which would corrupt the truth
-        raise ValueError(f"{name}: reflecting border modes duplicate keypoints; use constant or replicate")
-    if name == "MotionBlur" and (
-        kwargs.get("allow_shifted", True)
-        or [float(v) for v in kwargs.get("direction_range", (-1, 1))] != [0, 0]
-    ):
-        # an off-centre or one-sided motion kernel moves the strokes by up to ~1 px away from the truth
-        raise ValueError(
-            "MotionBlur needs allow_shifted: false and direction_range: [0, 0] to keep the truth exact"
-        )
-    if name in CUSTOM_TRANSFORMS:
-        return cls(**kwargs)
-    return cls(**kwargs, strict=True)
 
 
 def _walk(transforms) -> list:
@@ -373,48 +282,39 @@ class MixedDegradation:
 
 
 # ---------------------------------------------------------------------------------------------------- loading
-def default_conf_dir() -> Path:
-    """The repository's ``conf/aug`` (next to the ``ecgdl`` package)."""
-    return Path(__file__).resolve().parents[2] / "conf" / "aug"
+def preset_dir() -> Traversable:
+    """Where the built-in presets ship: package data ``ecgdl/aug/presets``, one ``<name>.yaml`` each."""
+    return resources.files("ecgdl.aug") / "presets"
 
 
-def _compose_yaml(name: str, conf_dir: Path, seen: tuple[str, ...] = ()):
-    """Load ``<conf_dir>/<name>.yaml`` and merge its Hydra ``defaults`` of the form ``/aug@<package>: <option>``."""
+def _compose(name: str, source: Traversable, seen: tuple[str, ...] = ()):
+    """Load ``<source>/<name>.yaml``; a ``presets`` list of names becomes ``{name: <that preset's config>}``."""
     from omegaconf import OmegaConf
 
-    path = conf_dir / f"{name}.yaml"
-    if not path.is_file():
-        options = sorted(p.stem for p in conf_dir.glob("*.yaml"))
-        raise KeyError(f"no augmentation preset {name!r} in {conf_dir}; available: {', '.join(options)}")
+    file = source / f"{name}.yaml"
+    if not file.is_file():
+        options = sorted(f.name[: -len(".yaml")] for f in source.iterdir() if f.name.endswith(".yaml"))
+        raise KeyError(f"no augmentation preset {name!r} in {source}; available: {', '.join(options)}")
     if name in seen:
         raise ValueError(f"augmentation presets include each other in a loop: {' -> '.join((*seen, name))}")
-    cfg = OmegaConf.load(path)
-    defaults = cfg.pop("defaults", [])
-    merged = OmegaConf.create({})
-    for entry in defaults:
-        if entry == "_self_":
-            continue
-        if not (OmegaConf.is_dict(entry) and len(entry) == 1):
-            raise ValueError(
-                f"{path}: unsupported defaults entry {entry!r} (expected '/aug@<package>: <option>')"
-            )
-        ((key, option),) = entry.items()
-        group, _, package = str(key).lstrip("/").partition("@")
-        if group != conf_dir.name or not package:
-            raise ValueError(f"{path}: defaults entry {key!r} must look like '/{conf_dir.name}@<package>'")
-        child = _compose_yaml(str(option), conf_dir, (*seen, name))
-        OmegaConf.update(merged, package, child, force_add=True)
-    return OmegaConf.merge(merged, cfg)
+    cfg = OmegaConf.create(file.read_text(encoding="utf-8"))
+    if OmegaConf.is_list(cfg.get("presets")):
+        names = list(cfg.presets)
+        if not all(isinstance(n, str) for n in names):
+            raise ValueError(f"{file}: presets must be a list of preset names, got {names!r}")
+        cfg.presets = {n: _compose(n, source, (*seen, name)) for n in names}
+    return cfg
 
 
 def load_preset(name: str, conf_dir: str | Path | None = None) -> Degradation | MixedDegradation:
-    """Build preset ``name`` from ``<conf_dir>/<name>.yaml`` (default: the repository's ``conf/aug``).
+    """Build preset ``name`` from ``<conf_dir>/<name>.yaml`` (default: the built-in presets, :func:`preset_dir`).
 
-    Works outside any Hydra app (the ``defaults`` of ``mixed.yaml`` are composed here, without Hydra's global
-    state), so it is safe to call inside a running ``@hydra.main`` too.
+    A file is a Hydra-instantiable ``_target_`` config; a ``presets: [<name>, ...]`` list in it (as in
+    ``mixed.yaml``) names other presets of the same folder, built the same way. Unknown names raise KeyError listing
+    the available ones. Needs no Hydra app and no repository checkout (the presets are package data), so it works
+    from an installed wheel and inside a running ``@hydra.main`` alike.
     """
     from hydra.utils import instantiate
 
-    conf_dir = Path(conf_dir) if conf_dir is not None else default_conf_dir()
-    cfg = _compose_yaml(name, conf_dir)
-    return instantiate(cfg, _convert_="all")
+    source = Path(conf_dir) if conf_dir is not None else preset_dir()
+    return instantiate(_compose(str(name), source), _convert_="all")

@@ -9,7 +9,7 @@
 * Layout from the row count: 3 -> ``3x4``, 4 -> ``3x4+II`` (Kaggle / ECG-Image-Kit default), 5 -> ``3x4`` plus
   two rhythm strips of unknown leads (ignored), 6 -> ``3x4+3`` or ``6x2`` (whether the second and fourth rows
   trace the same lead II over the first quarter decides), 12 -> ``12x1``. The grid of each layout comes from
-  :data:`ecgdl.render.layouts.LAYOUTS`.
+  :data:`ecgdl.layouts.LAYOUTS`.
 * Segments: each grid row's trace extent is split into equal columns; column ``c`` of ``n`` shows seconds
   ``[c D / n, c D / n + window)`` of the ``D``-second recording, rhythm strips show it from 0 s. The zero-mV
   line of a row is refined later from the calibration pulse foot or the mode of the traced y
@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ecgdl.classical.page import LeadSegment, RowBand
 from ecgdl.classical.trace import true_runs
-from ecgdl.render.layouts import LAYOUTS, LayoutSpec
+from ecgdl.layouts import LAYOUTS, LayoutSpec
 
 __all__ = [
     "LeadSegment",
@@ -42,39 +43,9 @@ __all__ = [
 
 
 @dataclass
-class RowBand:
-    """A row of trace: zero line ``baseline_y_px``, horizontal extent ``[x_start_px, x_end_px]`` (the traced
-    signal only, calibration pulse excluded once known) and ``strength`` (long-stretch ink length, px)."""
-
-    baseline_y_px: float
-    x_start_px: float
-    x_end_px: float
-    strength: float
-
-    @property
-    def width_px(self) -> float:
-        return self.x_end_px - self.x_start_px
-
-
-@dataclass
-class LeadSegment:
-    """One printed lead: row/column of the layout, the page x of its first sample ``x0_px`` (time ``t0_s``),
-    its last x ``x1_px``, the zero line and the vertical search band ``[y_lo_px, y_hi_px)``."""
-
-    lead: str
-    row: int
-    col: int
-    t0_s: float
-    duration_s: float
-    x0_px: float
-    x1_px: float
-    baseline_y_px: float
-    y_lo_px: int
-    y_hi_px: int
-
-
-@dataclass
 class PageLayout:
+    """A layout with the rows it was found on and its lead segments."""
+
     name: str
     spec: LayoutSpec
     rows: list[RowBand]

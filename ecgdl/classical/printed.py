@@ -11,11 +11,13 @@ others of its kind, so a page without such print keeps the defaults.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import cv2
+import matplotlib
 import numpy as np
-
-from ecgdl.render.text import text_mask
+from PIL import Image, ImageDraw, ImageFont
 
 __all__ = ["GAIN_TEXTS", "SPEED_TEXTS", "PrintedScales", "read_printed_scales", "word_boxes"]
 
@@ -23,6 +25,8 @@ __all__ = ["GAIN_TEXTS", "SPEED_TEXTS", "PrintedScales", "read_printed_scales", 
 SPEED_TEXTS: dict[str, float] = {"12.5mm/s": 12.5, "25mm/s": 25.0, "50mm/s": 50.0}
 GAIN_TEXTS: dict[str, float] = {"2.5mm/mV": 2.5, "5mm/mV": 5.0, "10mm/mV": 10.0, "20mm/mV": 20.0}
 _TEMPLATE_PX = 48  # candidates are drawn at this size, then stretched to each word's box
+#: DejaVu Sans, shipped with matplotlib (no system fonts needed); the renderer prints with it too
+_FONT_FILE = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,21 @@ def word_boxes(
     return boxes
 
 
+@lru_cache(maxsize=16)
+def _drawn(text: str) -> np.ndarray:
+    """``text`` drawn in DejaVu Sans at ``_TEMPLATE_PX`` px: alpha uint8 h x w, cropped to the font's box."""
+    font = ImageFont.truetype(str(_FONT_FILE), _TEMPLATE_PX)
+    left, top, right, bottom = font.getbbox(text)
+    canvas = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+    ImageDraw.Draw(canvas).text((-left, -top), text, font=font, fill=255)
+    alpha = np.asarray(canvas)
+    alpha.setflags(write=False)
+    return alpha
+
+
 def _candidate(text: str, w: int, h: int) -> np.ndarray:
-    alpha, _, _ = text_mask(text, _TEMPLATE_PX)
+    """Candidate ``text`` drawn, cropped to its ink and stretched to ``w`` x ``h`` px (float32 in [0, 1])."""
+    alpha = _drawn(text)
     ys, xs = np.nonzero(alpha > 64)
     ink = alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     return cv2.resize(ink.astype(np.float32) / 255.0, (w, h), interpolation=cv2.INTER_AREA)

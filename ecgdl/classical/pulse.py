@@ -10,38 +10,15 @@ height is 1 mV (-> gain in mm/mV with the grid's px/mm, or px/mV directly withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from ecgdl.classical.page import Pulse
 
 __all__ = ["Pulse", "detect_pulse", "gain_from_pulse", "refine_pulse_edges", "snap", "speed_from_pulse"]
 
 #: Standard values that measured gains / speeds are snapped to when close.
 STANDARD_GAINS_MM_PER_MV: tuple[float, ...] = (5.0, 10.0, 20.0)
 STANDARD_SPEEDS_MM_PER_S: tuple[float, ...] = (25.0, 50.0)
-
-
-@dataclass
-class Pulse:
-    """A detected pulse on one row (page pixels): edges ``x_rise_px``/``x_fall_px`` (at half height), the foot
-    and top levels, and ``x_clear_px``: where the pulse's drawing ends (the signal starts after it for a pulse at
-    the start, and before ``x_begin_px`` for one at the end)."""
-
-    side: str
-    x_begin_px: float
-    x_rise_px: float
-    x_fall_px: float
-    x_clear_px: float
-    foot_y_px: float
-    top_y_px: float
-
-    @property
-    def height_px(self) -> float:
-        return self.foot_y_px - self.top_y_px
-
-    @property
-    def width_px(self) -> float:
-        return self.x_fall_px - self.x_rise_px
 
 
 def detect_pulse(

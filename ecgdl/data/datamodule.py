@@ -26,7 +26,9 @@ def _init_worker(_worker_id: int, cv2_threads: int) -> None:
 
 
 def _load_preset(name: str):
-    from ecgdl.aug import load_preset  # deferred: the preset loader reads conf/aug/ with Hydra's compose API
+    from ecgdl.aug import (
+        load_preset,  # deferred: builds the preset from package data (ecgdl/aug/presets) with Hydra's instantiate
+    )
 
     return load_preset(name)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ecgdl.classical.io import load_image
 from ecgdl.constants import KAGGLE_IMAGE_TYPES
+from ecgdl.data.images import load_image
 from ecgdl.signals.io import KaggleLayout
 from ecgdl.signals.record import EcgRecord
 

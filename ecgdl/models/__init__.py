@@ -1,9 +1,10 @@
 """Learned digitizers: crop and page networks, their registry and losses, the signal decoder, the LightningModule."""
 
 from ecgdl.models.autoencoder import TraceAutoencoder, trace_from_clean
+from ecgdl.models.checkpoints import export_weights, load_net_weights
 from ecgdl.models.decode import crops_to_signal, fill_nan_columns
 from ecgdl.models.losses import heatmap_loss, mask_loss, masked_mae, regression_loss
-from ecgdl.models.module import DigitizerModule, export_weights, load_net_weights
+from ecgdl.models.module import DigitizerModule
 from ecgdl.models.networks import ColumnHeatmapNet, soft_argmax
 from ecgdl.models.registry import (
     KINDS,

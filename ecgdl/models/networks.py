@@ -35,6 +35,18 @@ def soft_argmax(logits: torch.Tensor) -> torch.Tensor:
     return row_weighted_sum(torch.softmax(logits.float(), dim=1))  # autocast keeps softmax in float32
 
 
+def heatmap_off_peak(logits: torch.Tensor, y: torch.Tensor, half_width_px: float = 8.0) -> torch.Tensor:
+    """Share of each column's height distribution lying farther than ``half_width_px`` rows from its read-out
+    ``y``: logits (N, H, W), y (N, W) -> (N, W) in [0, 1], float32. Near 0 for one sharp peak; large where the
+    column holds two strokes (the next lead's start, a label, a neighbouring row) or no clear one. (The plain
+    standard deviation would be dominated by the softmax's thin floor over all H rows.)"""
+    with torch.autocast(device_type=logits.device.type, enabled=False):
+        p = torch.softmax(logits.float(), dim=1)
+        rows = torch.arange(p.shape[1], device=p.device, dtype=p.dtype)[None, :, None]
+        near = (rows - y.float()[:, None, :]).abs() <= half_width_px
+        return (1.0 - (p * near).sum(dim=1)).clamp(0.0, 1.0)
+
+
 class ConvBNAct(nn.Sequential):
     """3x3 convolution (no bias) + BatchNorm + ReLU."""
 

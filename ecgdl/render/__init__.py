@@ -1,6 +1,6 @@
-"""Signals -> paper ECG image + exact ground truth (layouts, grid, text, truth I/O)."""
+"""Signals -> paper ECG image + exact ground truth (grid, text, truth I/O; layouts: :mod:`ecgdl.layouts`)."""
 
-from ecgdl.render.layouts import LAYOUTS, LayoutSpec, get_layout
+from ecgdl.layouts import LAYOUTS, LayoutSpec, get_layout
 from ecgdl.render.renderer import PAPER_SIZES_MM, RenderConfig, page_geometry, render_ecg
 from ecgdl.render.sampler import RenderSampler
 from ecgdl.render.truth import TRUTH_SUFFIX, GridGeometry, LeadPanel, RenderTruth

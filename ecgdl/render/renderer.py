@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from ecgdl.constants import LEADS, MM_PER_INCH
+from ecgdl.layouts import get_layout
 from ecgdl.render.grid import GridStyle, get_scheme, grid_image
-from ecgdl.render.layouts import get_layout
 from ecgdl.render.text import draw_text
 from ecgdl.render.truth import _SHIFT, GridGeometry, LeadPanel, RenderTruth
 from ecgdl.signals.record import EcgRecord

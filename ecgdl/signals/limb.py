@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ecgdl.constants import LEAD_INDEX, N_LEADS
-from ecgdl.metrics.einthoven import einthoven_consistency_db
+from ecgdl.signals.einthoven import einthoven_consistency_db
 
 __all__ = ["LIMB_FROM_I_II", "LIMB_LEADS", "fit_limb_leads", "fit_limb_leads_with_check", "limb_weights"]
 

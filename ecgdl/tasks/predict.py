@@ -20,7 +20,7 @@ import pandas as pd
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from ecgdl.classical.io import load_image
+from ecgdl.data.images import load_image
 from ecgdl.data.inputs import InputImage, discover_inputs
 from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.signals.io import write_kaggle_signal_csv

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
+from ecgdl.aug import PRESETS
 from ecgdl.tasks import train
 
 TINY = [
@@ -21,7 +21,6 @@ TINY = [
     "render.dpis=[100.0]",
     "logger=csv",
 ]
-PRESETS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "conf" / "aug").glob("*.yaml"))
 
 
 @pytest.mark.parametrize(

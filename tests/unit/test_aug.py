@@ -1,4 +1,4 @@
-"""Degradation presets: the truth follows the image, seeding, config loading and the transform registry.
+"""Degradation presets: the truth follows the image, seeding, preset loading and the transform registry.
 
 Pages are real renders at 100 dpi (1100 x 850 px) from a fixed seed, with a 2 px stroke (0.5 mm) so that stroke
 width relative to the presets' blur (tuned for 200 dpi) is as on a real page. The central check samples the image at the
@@ -10,6 +10,9 @@ shifted by 3 px (negative control), so the check really resolves errors of that 
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import albumentations as A
@@ -17,6 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
+import ecgdl
 from ecgdl.aug import (
     CUSTOM_TRANSFORMS,
     KAGGLE_TYPE_PRESETS,
@@ -24,14 +28,13 @@ from ecgdl.aug import (
     Degradation,
     MixedDegradation,
     build_transform,
-    default_conf_dir,
     load_preset,
+    preset_dir,
 )
 from ecgdl.constants import KAGGLE_IMAGE_TYPES
 from ecgdl.render import RenderConfig, RenderTruth, render_ecg
 from ecgdl.signals.synthetic import generate_ecg
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "aug"
 #: Median grey-level contrast between the stroke and the darker of its two sides 7 px away along the normal.
 #: Over 12 seeds per preset the correct truth scores >= 98 and a 3 px shifted one <= 29.
 ON_STROKE_MIN = 60.0
@@ -103,37 +106,56 @@ def _truth_arrays(truth: RenderTruth) -> list[np.ndarray]:
     return [*arrays, np.asarray(truth.row_baselines_y_px), np.asarray(truth.pulse_boxes_xyxy).reshape(-1)]
 
 
-# ---------------------------------------------------------------------------------------------------- configs
-def test_presets_match_config_files():
-    assert default_conf_dir() == CONF_DIR
-    assert sorted(PRESETS) == sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
+# ---------------------------------------------------------------------------------------------------- presets
+def test_presets_are_package_data():
+    files = sorted(f.name for f in preset_dir().iterdir() if f.name.endswith(".yaml"))
+    assert files == sorted(f"{name}.yaml" for name in PRESETS)
+    package = Path(ecgdl.__file__).resolve().parent
+    assert Path(str(preset_dir())).resolve() == package / "aug" / "presets"
     assert set(KAGGLE_TYPE_PRESETS) == set(KAGGLE_IMAGE_TYPES)
     assert set(KAGGLE_TYPE_PRESETS.values()) <= set(PRESETS)
 
 
 @pytest.mark.parametrize("name", PRESETS)
-def test_every_config_instantiates(name):
+def test_every_preset_instantiates(name):
     aug = load_preset(name)
     assert isinstance(aug, MixedDegradation if name == "mixed" else Degradation)
     assert aug.name == name
 
 
-def test_configs_compose_with_hydra():
-    """The same files through Hydra's own compose API, as a training config selecting ``aug=<name>`` sees them."""
-    from hydra import compose, initialize_config_dir
-    from hydra.utils import instantiate
+def test_mixed_draws_from_every_other_preset():
+    mixed = load_preset("mixed")
+    assert list(mixed.presets) == [n for n in PRESETS if n != "mixed"]
+    for name, preset in mixed.presets.items():
+        assert isinstance(preset, Degradation) and preset.steps == load_preset(name).steps
 
-    with initialize_config_dir(config_dir=str(CONF_DIR.parent), version_base=None):
-        for name in ("mixed", "photo"):
-            cfg = compose(overrides=[f"+aug={name}"])
-            aug = instantiate(cfg.aug, _convert_="all")
-            assert aug.name == name
-    mixed = aug if isinstance(aug, MixedDegradation) else load_preset("mixed")
-    assert set(mixed.presets) == set(PRESETS) - {"mixed"}
+
+def test_presets_load_without_the_repository(tmp_path):
+    """Only the package, copied away from the repository (no conf/ next to it), builds every preset by name."""
+    shutil.copytree(
+        Path(ecgdl.__file__).resolve().parent,
+        tmp_path / "site" / "ecgdl",
+        ignore=shutil.ignore_patterns("__pycache__", "assets"),
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    script = (
+        f"import sys; sys.path.insert(0, {str(tmp_path / 'site')!r})\n"
+        "import ecgdl\n"
+        "from ecgdl.aug import PRESETS, load_preset\n"
+        f"assert ecgdl.__file__.startswith({str(tmp_path)!r}), ecgdl.__file__\n"
+        "print(sorted(load_preset(name).name for name in PRESETS))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=work, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str(sorted(PRESETS))
 
 
 def test_load_preset_unknown_name():
-    with pytest.raises(KeyError, match=r"available: .*photo"):
+    valid = r"available: bw_scan, clean, damaged, mixed, mold, photo, scan, screen, stained"
+    with pytest.raises(KeyError, match=rf"no augmentation preset 'sepia' in .*; {valid}"):
         load_preset("sepia")
 
 
@@ -143,6 +165,18 @@ def test_load_preset_from_another_dir(tmp_path):
     )
     aug = load_preset("tiny", conf_dir=tmp_path)
     assert isinstance(aug, Degradation) and [s["name"] for s in aug.steps] == ["GaussianBlur"]
+    (tmp_path / "both.yaml").write_text(
+        "_target_: ecgdl.aug.MixedDegradation\nname: both\npresets: [tiny]\nweights: {tiny: 1.0}\n"
+    )
+    mixed = load_preset("both", conf_dir=tmp_path)
+    assert isinstance(mixed, MixedDegradation) and mixed.names == ["tiny"]
+    (tmp_path / "loop.yaml").write_text(
+        "_target_: ecgdl.aug.MixedDegradation\nname: loop\npresets: [loop]\nweights: {loop: 1.0}\n"
+    )
+    with pytest.raises(ValueError, match="loop -> loop"):
+        load_preset("loop", conf_dir=tmp_path)
+    with pytest.raises(KeyError, match="available: both, loop, tiny"):
+        load_preset("photo", conf_dir=tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------------- registry

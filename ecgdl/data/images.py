@@ -1,4 +1,5 @@
-"""Image loading for the classical digitizer: any common file or array -> H x W x 3 uint8 RGB.
+"""Image loading for every reader of pictures (evaluation sets, predict, digitizers): any common file or array ->
+H x W x 3 uint8 RGB.
 
 Reads PNG, JPEG, BMP, TIFF (and anything else OpenCV or Pillow can open), grey, grey+alpha, RGB, RGBA, 16-bit and
 float images. Transparent pixels are composited over white paper. Failures raise :class:`ImageLoadError` naming the
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+__all__ = ["ImageLoadError", "load_image", "to_rgb_uint8"]
 
 
 class ImageLoadError(ValueError):

@@ -1,5 +1,8 @@
 """Paper-ECG layouts: which lead is printed in which row and column, and which rhythm strips run below.
 
+A paper convention shared by the renderer (:mod:`ecgdl.render`, which draws pages) and the readers
+(:mod:`ecgdl.classical`, which reads them), like :mod:`ecgdl.constants`, the only module it needs.
+
 A layout is data, not code: ``LAYOUTS[name]`` gives a :class:`LayoutSpec`. Column ``c`` of an ``n``-column grid
 shows seconds ``[c * D / n, c * D / n + window)`` of one recording of duration ``D`` (the Kaggle convention);
 rhythm strips show the recording from 0 s. When the paper is too narrow (50 mm/s), the window shrinks to fit.
@@ -11,9 +14,13 @@ from dataclasses import dataclass
 
 from ecgdl.constants import LEADS
 
+__all__ = ["LAYOUTS", "LayoutSpec", "get_layout"]
+
 
 @dataclass(frozen=True)
 class LayoutSpec:
+    """One layout: ``grid`` (rows x columns of lead names) and the full-width ``rhythm`` strips below it."""
+
     name: str
     grid: tuple[tuple[str, ...], ...]  # rows x columns of lead names
     rhythm: tuple[str, ...] = ()  # full-width strips below the grid

@@ -1,0 +1,131 @@
+"""Fit the readers' error models on pages with exact truth (generated pages, never the dev sets).
+
+:func:`centred_residuals` measures a reading's error the way the Kaggle metric sees it (one constant offset per
+lead removed).
+
+:func:`fit_fusion` fits both readers' error models together for what fusion is for: the difference of their
+log-variances (which sets each reader's inverse-variance weight) maximises the mean per-page log signal-to-error
+ratio of the fused reading, the page-level figure the Kaggle SNR averages (a pooled squared error would let the
+few worst pages decide every weight). :func:`fit_error_model` fits one reader's model alone by
+maximum likelihood under a Student-t law (its scale, not its weight against another reader). ``scripts/calibrate_fusion.py`` runs both on
+rendered, degraded pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ecgdl.fusion.features import FEATURES
+from ecgdl.fusion.model import ErrorModel
+
+__all__ = ["centred_residuals", "fit_error_model", "fit_fusion"]
+
+
+def centred_residuals(reading_mv: np.ndarray, truth_mv: np.ndarray) -> np.ndarray:
+    """``reading - truth`` (T, 12) with each lead's mean residual removed (NaN where either is NaN), as the Kaggle
+    SNR removes one constant offset per lead."""
+    r = np.asarray(reading_mv, np.float64) - np.asarray(truth_mv, np.float64)
+    with np.errstate(invalid="ignore"):
+        counts = np.isfinite(r).sum(axis=0)
+        mean = np.where(counts > 0, np.nansum(r, axis=0) / np.maximum(counts, 1), 0.0)
+    return r - mean
+
+
+def fit_error_model(
+    features: Sequence[Mapping[str, np.ndarray]],
+    residuals_mv: Sequence[np.ndarray],
+    names: Sequence[str] = FEATURES,
+    dof: float = 4.0,
+    max_samples: int = 400_000,
+    seed: int = 0,
+) -> ErrorModel:
+    """The :class:`ErrorModel` (log-variance linear in ``names``) maximising the Student-t likelihood (``dof``
+    degrees of freedom) of the residuals.
+
+    ``features``: per page, name -> (T, 12) arrays; ``residuals_mv``: per page, (T, 12) residuals
+    (:func:`centred_residuals`; NaN where the reader has no value: not counted). At most ``max_samples`` samples
+    are used, drawn at random (``seed``)."""
+    if len(features) != len(residuals_mv) or not features:
+        raise ValueError("need one feature mapping per residual array, and at least one page")
+    xs, ys = [], []
+    for feats, res in zip(features, residuals_mv, strict=True):
+        ok = np.isfinite(res)
+        if ok.any():
+            xs.append(np.stack([np.asarray(feats[n], np.float64)[ok] for n in names], axis=1))
+            ys.append(res[ok])
+    if not xs:
+        raise ValueError("no finite residuals to fit")
+    x, r = np.concatenate(xs), np.concatenate(ys)
+    if len(r) > max_samples:
+        pick = np.random.default_rng(seed).choice(len(r), max_samples, replace=False)
+        x, r = x[pick], r[pick]
+    r2 = r**2
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        log_var = np.clip(x @ theta, -30.0, 30.0)
+        z = r2 / (dof * np.exp(log_var))
+        value = np.mean(0.5 * log_var + 0.5 * (dof + 1.0) * np.log1p(z))
+        grad = x.T @ (0.5 - 0.5 * (dof + 1.0) * z / (1.0 + z)) / len(r)
+        return float(value), grad
+
+    start = np.zeros(len(names))
+    if "bias" in names:
+        start[list(names).index("bias")] = float(np.log(np.median(r2) + 1e-12))
+    theta = minimize(nll, start, jac=True, method="L-BFGS-B").x
+    return ErrorModel({n: float(c) for n, c in zip(names, theta, strict=True)})
+
+
+def fit_fusion(
+    features: Sequence[Mapping[str, np.ndarray]],
+    residuals_a_mv: Sequence[np.ndarray],
+    residuals_b_mv: Sequence[np.ndarray],
+    names: Sequence[str] = FEATURES,
+    l2: float = 1e-6,
+    clip_mv: float = 2.0,
+    max_samples: int = 2_000_000,
+    seed: int = 0,
+) -> tuple[ErrorModel, ErrorModel]:
+    """Error models (a, b) of two readers of the same pages, fitted for fusing them (see module docstring).
+
+    ``features``: per page, name -> (T, 12) arrays (one set for both readers); ``residuals_*_mv``: per page, each
+    reader's :func:`centred_residuals` (samples where either is NaN are not counted). ``l2``: ridge on the weight
+    coefficients (keeps a near-perfect split finite); residuals are clipped at ``clip_mv``. At most
+    ``max_samples`` samples are used, drawn at random (``seed``).
+    """
+    if not (len(features) == len(residuals_a_mv) == len(residuals_b_mv)) or not features:
+        raise ValueError("need features and both readers' residuals for every page, and at least one page")
+    xs, ras, rbs, pages = [], [], [], []
+    for i, (feats, ra, rb) in enumerate(zip(features, residuals_a_mv, residuals_b_mv, strict=True)):
+        ok = np.isfinite(ra) & np.isfinite(rb)
+        if ok.any():
+            xs.append(np.stack([np.asarray(feats[n], np.float64)[ok] for n in names], axis=1))
+            ras.append(np.clip(ra[ok], -clip_mv, clip_mv))
+            rbs.append(np.clip(rb[ok], -clip_mv, clip_mv))
+            pages.append(np.full(int(ok.sum()), i))
+    if not xs:
+        raise ValueError("no sample read by both readers")
+    x, ra, rb, page = (np.concatenate(v) for v in (xs, ras, rbs, pages))
+    if len(ra) > max_samples:
+        pick = np.random.default_rng(seed).choice(len(ra), max_samples, replace=False)
+        x, ra, rb, page = x[pick], ra[pick], rb[pick], page[pick]
+    _, page = np.unique(page, return_inverse=True)
+    n_pages = int(page.max()) + 1
+    count = np.bincount(page, minlength=n_pages).astype(np.float64)
+    eps = 1e-8
+
+    def loss(delta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = 1.0 / (1.0 + np.exp(-np.clip(x @ delta, -50.0, 50.0)))  # weight of a = v_b / (v_a + v_b)
+        err = w * ra + (1.0 - w) * rb
+        per_page = np.bincount(page, err**2, n_pages) / count + eps
+        value = np.mean(np.log(per_page)) + l2 * float(delta @ delta)
+        d_err = 2.0 * err * (ra - rb) * w * (1.0 - w) / (count[page] * per_page[page] * n_pages)
+        return float(value), x.T @ d_err + 2.0 * l2 * delta
+
+    delta = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B").x
+    # only the difference of the log-variances sets the weights: split it evenly between the two models
+    model_a = ErrorModel({n: -d / 2.0 for n, d in zip(names, delta, strict=True)})
+    model_b = ErrorModel({n: d / 2.0 for n, d in zip(names, delta, strict=True)})
+    return model_a, model_b

@@ -1,0 +1,100 @@
+"""Per-sample error models of the trace readers and the one rule that fuses their readings.
+
+Every reader returns, for each (sample, lead), a value in mV and the features its error depends on (its own
+uncertainty, the page's quality, where the sample lies on the page: see :mod:`ecgdl.fusion.features`). An
+:class:`ErrorModel` turns those features into the scale of the reader's error (a variance, mV^2) through a
+log-linear model, fitted on generated pages whose truth is exact (:func:`ecgdl.fusion.calibrate.fit_error_model`).
+:func:`fuse_readings` then combines two readings sample by sample: their inverse-variance weighted mean. Where one
+reader's log-variance lies far below the other's (the fitted models make this the rule rather than the exception:
+a reader near a pulse, or a network whose height distribution has no clear peak, is not to be averaged in) the mean
+is that reader's reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ecgdl.fusion.features import FEATURES
+
+__all__ = ["ErrorModel", "FusionConfig", "fuse_readings"]
+
+
+@dataclass(frozen=True)
+class ErrorModel:
+    """Scale of a reader's error: variance (mV^2) = ``exp(sum(coef[f] * feature[f]))`` over :data:`FEATURES`.
+
+    ``coef``: a coefficient per feature name (missing names count 0; an empty model gives 1 mV^2 everywhere).
+    """
+
+    coef: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.coef) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"unknown error-model features {unknown}; valid: {', '.join(FEATURES)}")
+        bad = {k: v for k, v in self.coef.items() if not np.isfinite(float(v))}
+        if bad:
+            raise ValueError(f"error-model coefficients must be finite, got {bad}")
+        object.__setattr__(self, "coef", {k: float(v) for k, v in self.coef.items()})
+
+    def variance(self, features: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Variance (mV^2) per sample from ``features`` (name -> array, all of one shape; missing ones count 0)."""
+        shape = np.broadcast_shapes(*(np.shape(v) for v in features.values())) if features else ()
+        log_var = np.zeros(shape)
+        for name, c in self.coef.items():
+            if c and name in features:
+                log_var = log_var + c * np.asarray(features[name], np.float64)
+        return np.exp(np.clip(log_var, -30.0, 30.0))
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """How a crop network's reading and the classical tracer's are fused (``model.fusion`` in the configs).
+
+    ``network`` / ``classical``: each reader's :class:`ErrorModel` (dicts are converted). ``edge_margin_mm``: a
+    network reading within this distance of its crop's top or bottom is at the edge of what the crop shows (feature
+    ``net_at_edge``). ``context_s``: how far from a calibration pulse or a lead-to-lead join a sample counts as next
+    to it (features ``near_pulse`` / ``near_join``). ``min_var_mv2``: the smallest variance any reading is given.
+    Empty error models give both readers one variance: their plain mean where both read.
+    """
+
+    network: ErrorModel = field(default_factory=ErrorModel)
+    classical: ErrorModel = field(default_factory=ErrorModel)
+    edge_margin_mm: float = 1.25
+    context_s: float = 0.04
+    min_var_mv2: float = 1e-12
+
+    def __post_init__(self) -> None:
+        for name in ("network", "classical"):
+            value = getattr(self, name)
+            if not isinstance(value, ErrorModel):
+                coef = value.get("coef", value) if isinstance(value, Mapping) else value
+                object.__setattr__(self, name, ErrorModel(dict(coef or {})))
+        for name in ("edge_margin_mm", "context_s", "min_var_mv2"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        if self.min_var_mv2 <= 0:
+            raise ValueError(f"min_var_mv2 must be positive, got {self.min_var_mv2}")
+
+
+def fuse_readings(
+    a_mv: np.ndarray, var_a: np.ndarray, b_mv: np.ndarray, var_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fuse two readings of the same samples (any shape, NaN where a reader has no value): the inverse-variance
+    weighted mean where both are finite, the one that is where only one is. Returns (fused values, weight of ``a``
+    in [0, 1]; NaN where neither reader has a value)."""
+    a, b = np.asarray(a_mv, np.float64), np.asarray(b_mv, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"readings must have one shape, got {a.shape} and {b.shape}")
+    va = np.broadcast_to(np.asarray(var_a, np.float64), a.shape)
+    vb = np.broadcast_to(np.asarray(var_b, np.float64), b.shape)
+    if (va <= 0).any() or (vb <= 0).any():
+        raise ValueError("variances must be positive")
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    # vb / (va + vb) computed from the log-ratio: the variances may differ by many orders of magnitude
+    w = 1.0 / (1.0 + np.exp(np.clip(np.log(va) - np.log(vb), -700.0, 700.0)))
+    w = np.where(fa & fb, w, np.where(fa, 1.0, np.where(fb, 0.0, np.nan)))
+    out = np.where(fa & fb, w * np.nan_to_num(a) + (1.0 - w) * np.nan_to_num(b), np.where(fa, a, b))
+    return out, w

@@ -1,0 +1,1 @@
+"""Tests of the classical digitizer, one module per stage (see ``ecgdl.classical``)."""
