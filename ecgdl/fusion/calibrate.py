@@ -4,9 +4,8 @@
 lead removed).
 
 :func:`fit_fusion` fits both readers' error models together for what fusion is for: the difference of their
-log-variances (which sets each reader's inverse-variance weight) maximises the mean per-page log signal-to-error
-ratio of the fused reading, the page-level figure the Kaggle SNR averages (a pooled squared error would let the
-few worst pages decide every weight). :func:`fit_error_model` fits one reader's model alone by
+log-variances (which sets each reader's inverse-variance weight) maximises the Kaggle SNR of the fused reading,
+averaged over the calibration sets (a pooled squared error would let the few worst pages decide every weight). :func:`fit_error_model` fits one reader's model alone by
 maximum likelihood under a Student-t law (its scale, not its weight against another reader). ``scripts/calibrate_fusion.py`` runs both on
 rendered, degraded pages.
 """
@@ -82,50 +81,68 @@ def fit_fusion(
     features: Sequence[Mapping[str, np.ndarray]],
     residuals_a_mv: Sequence[np.ndarray],
     residuals_b_mv: Sequence[np.ndarray],
+    truths_mv: Sequence[np.ndarray],
+    groups: Sequence[str] | None = None,
     names: Sequence[str] = FEATURES,
-    l2: float = 1e-6,
+    l2: float = 1e-4,
     clip_mv: float = 2.0,
-    max_samples: int = 2_000_000,
-    seed: int = 0,
+    max_ratio: float = 1e6,
 ) -> tuple[ErrorModel, ErrorModel]:
     """Error models (a, b) of two readers of the same pages, fitted for fusing them (see module docstring).
 
     ``features``: per page, name -> (T, 12) arrays (one set for both readers); ``residuals_*_mv``: per page, each
-    reader's :func:`centred_residuals` (samples where either is NaN are not counted). ``l2``: ridge on the weight
-    coefficients (keeps a near-perfect split finite); residuals are clipped at ``clip_mv``. At most
-    ``max_samples`` samples are used, drawn at random (``seed``).
+    reader's :func:`centred_residuals` (NaN where the reader has no value: the other one's error counts there);
+    ``truths_mv``: per page, the truth (its power is the page's signal); ``groups``: per page, the set it belongs
+    to (default: one set). The fit maximises the mean over sets of 10 log10(mean over the set's pages of
+    signal / error power), the Kaggle SNR of each set, error ratios capped at ``max_ratio`` as the metric caps
+    them. ``l2``: ridge on the weight coefficients; residuals are clipped at ``clip_mv``.
     """
-    if not (len(features) == len(residuals_a_mv) == len(residuals_b_mv)) or not features:
-        raise ValueError("need features and both readers' residuals for every page, and at least one page")
+    n = len(features)
+    if not (n == len(residuals_a_mv) == len(residuals_b_mv) == len(truths_mv)) or n == 0:
+        raise ValueError(
+            "need features, both readers' residuals and the truth for every page, and one page at least"
+        )
+    group_names = list(groups) if groups is not None else ["all"] * n
+    if len(group_names) != n:
+        raise ValueError(f"{len(group_names)} group labels for {n} pages")
+    _, group = np.unique(group_names, return_inverse=True)
+    n_groups = int(group.max()) + 1
+    group_size = np.bincount(group, minlength=n_groups).astype(np.float64)
     xs, ras, rbs, pages = [], [], [], []
-    for i, (feats, ra, rb) in enumerate(zip(features, residuals_a_mv, residuals_b_mv, strict=True)):
-        ok = np.isfinite(ra) & np.isfinite(rb)
-        if ok.any():
-            xs.append(np.stack([np.asarray(feats[n], np.float64)[ok] for n in names], axis=1))
-            ras.append(np.clip(ra[ok], -clip_mv, clip_mv))
-            rbs.append(np.clip(rb[ok], -clip_mv, clip_mv))
-            pages.append(np.full(int(ok.sum()), i))
+    signal = np.zeros(n)
+    fixed = np.zeros(n)  # error power of the samples only one reader read
+    for i, (feats, ra, rb, truth) in enumerate(
+        zip(features, residuals_a_mv, residuals_b_mv, truths_mv, strict=True)
+    ):
+        signal[i] = float(np.nansum(np.asarray(truth, np.float64) ** 2))
+        fa, fb = np.isfinite(ra), np.isfinite(rb)
+        fixed[i] = float(np.sum(np.clip(ra[fa & ~fb], -clip_mv, clip_mv) ** 2))
+        fixed[i] += float(np.sum(np.clip(rb[fb & ~fa], -clip_mv, clip_mv) ** 2))
+        both = fa & fb
+        if both.any():
+            xs.append(np.stack([np.asarray(feats[k], np.float64)[both] for k in names], axis=1))
+            ras.append(np.clip(ra[both], -clip_mv, clip_mv))
+            rbs.append(np.clip(rb[both], -clip_mv, clip_mv))
+            pages.append(np.full(int(both.sum()), i))
     if not xs:
         raise ValueError("no sample read by both readers")
     x, ra, rb, page = (np.concatenate(v) for v in (xs, ras, rbs, pages))
-    if len(ra) > max_samples:
-        pick = np.random.default_rng(seed).choice(len(ra), max_samples, replace=False)
-        x, ra, rb, page = x[pick], ra[pick], rb[pick], page[pick]
-    _, page = np.unique(page, return_inverse=True)
-    n_pages = int(page.max()) + 1
-    count = np.bincount(page, minlength=n_pages).astype(np.float64)
-    eps = 1e-8
+    floor = signal / max_ratio + 1e-12  # the metric's cap on a page's ratio, as an error floor
 
     def loss(delta: np.ndarray) -> tuple[float, np.ndarray]:
         w = 1.0 / (1.0 + np.exp(-np.clip(x @ delta, -50.0, 50.0)))  # weight of a = v_b / (v_a + v_b)
         err = w * ra + (1.0 - w) * rb
-        per_page = np.bincount(page, err**2, n_pages) / count + eps
-        value = np.mean(np.log(per_page)) + l2 * float(delta @ delta)
-        d_err = 2.0 * err * (ra - rb) * w * (1.0 - w) / (count[page] * per_page[page] * n_pages)
+        noise = np.maximum(np.bincount(page, err**2, n) + fixed, floor)
+        ratio = signal / noise
+        mean_ratio = np.bincount(group, ratio, n_groups) / group_size
+        value = -np.mean(np.log(mean_ratio)) + l2 * float(delta @ delta)
+        # d value / d noise_p = ratio_p / (noise_p * group_size_g * mean_ratio_g * n_groups)
+        d_noise = ratio / (noise * group_size[group] * mean_ratio[group] * n_groups)
+        d_err = d_noise[page] * 2.0 * err * (ra - rb) * w * (1.0 - w)
         return float(value), x.T @ d_err + 2.0 * l2 * delta
 
     delta = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B").x
     # only the difference of the log-variances sets the weights: split it evenly between the two models
-    model_a = ErrorModel({n: -d / 2.0 for n, d in zip(names, delta, strict=True)})
-    model_b = ErrorModel({n: d / 2.0 for n, d in zip(names, delta, strict=True)})
+    model_a = ErrorModel({k: -d / 2.0 for k, d in zip(names, delta, strict=True)})
+    model_b = ErrorModel({k: d / 2.0 for k, d in zip(names, delta, strict=True)})
     return model_a, model_b

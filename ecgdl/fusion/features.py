@@ -9,8 +9,9 @@
   pulse's vertical edge).
 - ``near_join``: 1 within ``context_s`` of a lead-to-lead join inside a row (a crop there shows the other lead's
   first or last stroke, and on many printouts a separator across the trace).
-- ``net_at_edge``: 1 where the network's reading lies within the edge margin of its crop's top or bottom (the
-  trace may leave the crop there, and a crop cannot show what lies outside it).
+
+Where the trace leaves a network's crop there is no feature: the network's reading is censored there (a crop
+cannot show what lies outside it) and counts as missing (:func:`ecgdl.models.crop_digitizer.beyond_crop`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ecgdl.constants import LEADS
 
 __all__ = ["FEATURES", "context_masks", "lead_joins", "page_noise", "sample_features"]
 
-FEATURES: tuple[str, ...] = ("bias", "log_doubt", "page_noise", "near_pulse", "near_join", "net_at_edge")
+FEATURES: tuple[str, ...] = ("bias", "log_doubt", "page_noise", "near_pulse", "near_join")
 #: floor added to the off-peak share before its log
 DOUBT_FLOOR = 0.01
 
@@ -94,21 +95,18 @@ def sample_features(
     near_pulse: np.ndarray,
     near_join: np.ndarray,
     off_peak: np.ndarray | None = None,
-    net_at_edge: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """The :data:`FEATURES` as (T, 12) float arrays. ``off_peak`` / ``net_at_edge``: the network's, where it read
-    (missing: the feature is 0; NaN samples count as no doubt)."""
+    """The :data:`FEATURES` as (T, 12) float arrays. ``off_peak``: the network's, where it read (missing: the
+    feature is 0; NaN samples count as no doubt)."""
     shape = np.shape(near_pulse)
     if off_peak is None:
         log_doubt = np.zeros(shape)
     else:
         log_doubt = np.log(np.clip(np.nan_to_num(np.asarray(off_peak, np.float64)), 0.0, 1.0) + DOUBT_FLOOR)
-    edge = np.zeros(shape) if net_at_edge is None else np.nan_to_num(np.asarray(net_at_edge, np.float64))
     return {
         "bias": np.ones(shape),
         "log_doubt": log_doubt,
         "page_noise": np.full(shape, float(noise)),
         "near_pulse": np.asarray(near_pulse, np.float64),
         "near_join": np.asarray(near_join, np.float64),
-        "net_at_edge": (edge > 0.5).astype(np.float64),
     }

@@ -54,9 +54,10 @@ class ErrorModel:
 class FusionConfig:
     """How a crop network's reading and the classical tracer's are fused (``model.fusion`` in the configs).
 
-    ``network`` / ``classical``: each reader's :class:`ErrorModel` (dicts are converted). ``edge_margin_mm``: a
-    network reading within this distance of its crop's top or bottom is at the edge of what the crop shows (feature
-    ``net_at_edge``). ``context_s``: how far from a calibration pulse or a lead-to-lead join a sample counts as next
+    ``network`` / ``classical``: each reader's :class:`ErrorModel` (dicts are converted). ``edge_margin_mm``,
+    ``edge_context_s``, ``edge_agree_mv``: where the trace counts as leaving a crop, which censors the network's
+    reading there: the classical reading within ``edge_margin_mm`` of the crop's top or bottom, widened by
+    ``edge_context_s``, and meeting the network's within ``edge_agree_mv`` where the stretch begins and ends. ``context_s``: how far from a calibration pulse or a lead-to-lead join a sample counts as next
     to it (features ``near_pulse`` / ``near_join``). ``min_var_mv2``: the smallest variance any reading is given.
     Empty error models give both readers one variance: their plain mean where both read.
     """
@@ -64,6 +65,8 @@ class FusionConfig:
     network: ErrorModel = field(default_factory=ErrorModel)
     classical: ErrorModel = field(default_factory=ErrorModel)
     edge_margin_mm: float = 1.25
+    edge_context_s: float = 0.02
+    edge_agree_mv: float = 0.25
     context_s: float = 0.04
     min_var_mv2: float = 1e-12
 
@@ -73,7 +76,7 @@ class FusionConfig:
             if not isinstance(value, ErrorModel):
                 coef = value.get("coef", value) if isinstance(value, Mapping) else value
                 object.__setattr__(self, name, ErrorModel(dict(coef or {})))
-        for name in ("edge_margin_mm", "context_s", "min_var_mv2"):
+        for name in ("edge_margin_mm", "edge_context_s", "edge_agree_mv", "context_s", "min_var_mv2"):
             object.__setattr__(self, name, float(getattr(self, name)))
         if self.min_var_mv2 <= 0:
             raise ValueError(f"min_var_mv2 must be positive, got {self.min_var_mv2}")

@@ -33,7 +33,7 @@ __all__ = ["NetworkDigitizerMixin"]
 class NetworkDigitizerMixin:
     """Inference for a module holding ``net`` (a ``kind`` network), ``crop_spec``, ``page_size_hw``,
     ``geometry_kwargs`` (the classical page-geometry stage), ``fusion`` (:class:`~ecgdl.fusion.FusionConfig`),
-    ``thin_width_scale`` / ``thin_max_stroke_mm`` and ``limb_fit`` / ``limb_fit_weights``."""
+    ``thin_width_scale`` / ``thin_max_stroke_mm`` / ``thin_max_noise`` and ``limb_fit`` / ``limb_fit_weights``."""
 
     @contextmanager
     def _eval_mode(self) -> Iterator[None]:
@@ -156,4 +156,5 @@ class NetworkDigitizerMixin:
             limb_fit_weights=self.limb_fit_weights if self.limb_fit else None,
             thin_width_scale=self.thin_width_scale,
             thin_max_stroke_mm=self.thin_max_stroke_mm,
+            thin_max_noise=self.thin_max_noise,
         )

@@ -73,9 +73,10 @@ class DigitizerModule(NetworkDigitizerMixin, L.LightningModule):
         fusion: how a crop network's reading is fused with the classical one at inference: the fields of
             :class:`ecgdl.fusion.FusionConfig` (both readers' error models, ...; kept as
             ``self.fusion``).
-        thin_width_scale / thin_max_stroke_mm: at inference, crops of pages whose trace the classical stage
-            measured at most ``thin_max_stroke_mm`` thick are cut ``thin_width_scale`` times wider for the same
-            time window (1: off; see :func:`ecgdl.models.crop_digitizer.read_with_crops`).
+        thin_width_scale / thin_max_stroke_mm / thin_max_noise: at inference, crops of clean pages (quality
+            figure at most ``thin_max_noise``) whose trace the classical stage measured at most
+            ``thin_max_stroke_mm`` thick are cut ``thin_width_scale`` times wider for the same time window (1: off;
+            see :func:`ecgdl.models.crop_digitizer.read_with_crops`).
         page_size_hw: page networks: the (height, width) pages were resized to in training; at inference a
             page is resized to the same scale (None: read at full resolution).
         limb_fit / limb_fit_weights: at inference, fit the limb leads read at the same instants to the Einthoven /
@@ -105,6 +106,7 @@ class DigitizerModule(NetworkDigitizerMixin, L.LightningModule):
         fusion: FusionConfig | Mapping[str, Any] | None = None,
         thin_width_scale: float = 1.0,
         thin_max_stroke_mm: float = 0.0,
+        thin_max_noise: float = 0.005,
         page_size_hw: tuple[int, int] | list[int] | None = None,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
@@ -134,6 +136,7 @@ class DigitizerModule(NetworkDigitizerMixin, L.LightningModule):
         if not 0.25 <= self.thin_width_scale <= 4.0:
             raise ValueError(f"thin_width_scale must be within 0.25-4, got {thin_width_scale}")
         self.thin_max_stroke_mm = float(thin_max_stroke_mm)
+        self.thin_max_noise = float(thin_max_noise)
         self.page_size_hw = None if page_size_hw is None else (int(page_size_hw[0]), int(page_size_hw[1]))
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = {str(k): float(v) for k, v in (limb_fit_weights or {}).items()}

@@ -123,13 +123,13 @@ def test_sample_features_have_every_name_and_the_networks_doubt_on_a_log_scale()
     off_peak = np.zeros(shape)
     off_peak[0] = 0.99
     off_peak[1] = np.nan
-    feats = sample_features(0.2, np.zeros(shape, bool), np.ones(shape, bool), off_peak, np.full(shape, 0.6))
+    feats = sample_features(0.2, np.zeros(shape, bool), np.ones(shape, bool), off_peak)
     assert set(feats) == set(FEATURES) and all(v.shape == shape for v in feats.values())
     assert feats["log_doubt"][0, 0] == pytest.approx(0.0) and feats["log_doubt"][2, 0] == pytest.approx(
         math.log(0.01)
     )
     assert feats["log_doubt"][1, 0] == pytest.approx(math.log(0.01))  # NaN: no doubt known
-    assert (feats["page_noise"] == 0.2).all() and (feats["net_at_edge"] == 1.0).all()
+    assert (feats["page_noise"] == 0.2).all() and (feats["near_join"] == 1.0).all()
     assert (sample_features(0.2, np.zeros(shape, bool), np.zeros(shape, bool))["log_doubt"] == 0).all()
 
 
