@@ -180,14 +180,15 @@ def test_fit_fusion_weighs_each_reader_where_it_errs_less() -> None:
     """Reader a errs 0.01 mV except near pulses (0.5 mV), reader b 0.05 mV everywhere: the fitted models give a
     nearly all the weight away from pulses and b nearly all of it next to them."""
     rng = np.random.default_rng(1)
-    feats, ra, rb = [], [], []
+    feats, ra, rb, truths = [], [], [], []
     for _ in range(12):
         pulse = np.zeros((400, 12))
         pulse[:40] = 1.0
         feats.append({"bias": np.ones((400, 12)), "near_pulse": pulse})
         ra.append(rng.normal(0, 1, (400, 12)) * np.where(pulse > 0, 0.5, 0.01))
         rb.append(rng.normal(0, 0.05, (400, 12)))
-    model_a, model_b = fit_fusion(feats, ra, rb, names=["bias", "near_pulse"])
+        truths.append(rng.normal(0, 1.0, (400, 12)))
+    model_a, model_b = fit_fusion(feats, ra, rb, truths, names=["bias", "near_pulse"])
     w_a = {}
     for key, pulse in (("off", 0.0), ("on", 1.0)):
         f = {"bias": np.ones(1), "near_pulse": np.full(1, pulse)}
