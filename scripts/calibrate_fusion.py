@@ -37,12 +37,19 @@ PRESETS = ("clean", "scan", "bw_scan", "photo", "screen", "stained", "damaged", 
 #: name -> overrides: pages drawn as ECG-Image-Kit draws real records under every preset, from synthetic records and
 #: (where ../shared/data/ptbxl500 is there) real PTB-XL signals; the same at 20 mm/mV, where tall R and deep S waves
 #: leave the crops more often (machines print low-voltage records so, and large complexes leave a 40-mm crop at
-#: 10 mm/mV too); and every layout / speed / gain, clean
+#: 10 mm/mV too); pages with pulses at the rows' ends; and every layout / speed / gain, clean
 TALL = ["render.gains_mm_per_mv=[20.0]"]
+#: pulses at the rows' ends, as many machines print them (render=kaggle_eik draws them at the start or not at all)
+END = ["render.pulses=[end]"]
+END_PRESETS = ("clean", "scan", "photo", "stained")
 SETS = {
     **{p: ["render=kaggle_eik", "signals=synthetic_eik", f"data.aug={p}"] for p in PRESETS},
     **{f"ptbxl_{p}": ["render=kaggle_eik", "signals=ptbxl", f"data.aug={p}"] for p in PRESETS},
     **{f"tall_{p}": ["render=kaggle_eik", "signals=ptbxl", f"data.aug={p}", *TALL] for p in PRESETS},
+    **{
+        f"endpulse_{p}": ["render=kaggle_eik", "signals=synthetic_eik", f"data.aug={p}", *END]
+        for p in END_PRESETS
+    },
     "varied": ["render=varied", "signals=synthetic", "data.aug=clean"],
 }
 PTBXL = ROOT.parent / "shared" / "data" / "ptbxl500"
