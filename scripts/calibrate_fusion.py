@@ -22,11 +22,12 @@ import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from tqdm import tqdm
 
 import ecgdl.tasks  # noqa: F401  (registers the configs' resolvers)
 from ecgdl.classical import ClassicalDigitizer
-from ecgdl.fusion import FusionConfig, centred_residuals, fit_fusion, fuse_readings
+from ecgdl.fusion import FusionConfig, centred_residuals, fit_fusion
 from ecgdl.metrics import snr_kaggle
 from ecgdl.models.crop_digitizer import CropReadings, read_with_crops
 from ecgdl.signals.limb import fit_limb_leads_with_check
@@ -119,9 +120,12 @@ def _readings(page: dict) -> CropReadings:
     return CropReadings(record, noise=float(page["noise"]), **arrays)
 
 
-def _score(pages: list[dict], fusion: FusionConfig | None, which: str = "fused") -> float:
-    """Kaggle SNR (dB) of a set read as ``which`` (fused / network / classical), limb leads fitted. ``network``:
-    the network's reading, the classical one where the network has none (crowded rows, censored samples)."""
+def _score(
+    pages: list[dict], fusion: FusionConfig | None, limb_weights: dict | None, which: str = "fused"
+) -> float:
+    """Kaggle SNR (dB) of a set read as ``which`` (fused / network / classical), limb leads fitted with
+    ``limb_weights`` as the model does. ``network``: the network's reading, the classical one where the network has
+    none (crowded rows, censored samples)."""
     preds = []
     for page in pages:
         r = _readings(page)
@@ -130,11 +134,8 @@ def _score(pages: list[dict], fusion: FusionConfig | None, which: str = "fused")
         elif which == "network":
             sig = np.where(np.isfinite(r.network_mv), r.network_mv, r.classical.signal_mv)
         else:
-            feats = r.features()
-            v_net = np.maximum(fusion.network.variance(feats), fusion.min_var_mv2)
-            v_cls = np.maximum(fusion.classical.variance(feats), fusion.min_var_mv2)
-            sig = fuse_readings(r.network_mv, v_net, r.classical.signal_mv, v_cls)[0]
-        sig, _ = fit_limb_leads_with_check(sig, float(page["fs_hz"]), {"II": 2.0})
+            sig = fusion.fuse(r.network_mv, r.classical.signal_mv, r.features())[0]
+        sig, _ = fit_limb_leads_with_check(sig, float(page["fs_hz"]), limb_weights)
         truth = page["truth_mv"]
         preds.append(np.where(np.isfinite(truth), np.nan_to_num(sig), np.nan))
     truths = [p["truth_mv"] for p in pages]
@@ -164,11 +165,15 @@ def main() -> None:
     network, classical = fit_fusion(feats, res_net, res_cls, [p["truth_mv"] for p in every], groups)
     base = FusionConfig(network=network, classical=classical)
 
+    model_cfg = OmegaConf.load(
+        ROOT / "conf" / "model" / f"{args.model}.yaml"
+    )  # the limb fit the model applies
+    limb = dict(model_cfg.get("limb_fit_weights") or {}) if model_cfg.get("limb_fit") else None
     rows = {"classical": {}, "network": {}}
     for name, pages in sets.items():
-        rows["classical"][name] = _score(pages, None, "classical")
-        rows["network"][name] = _score(pages, None, "network")
-    rows["fused"] = {name: _score(pages, base) for name, pages in sets.items()}
+        rows["classical"][name] = _score(pages, None, limb, "classical")
+        rows["network"][name] = _score(pages, None, limb, "network")
+    rows["fused"] = {name: _score(pages, base, limb) for name, pages in sets.items()}
     table = pd.DataFrame(rows).T
     table["mean"] = table.mean(axis=1)
     print(table.round(2).to_string())

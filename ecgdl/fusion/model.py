@@ -81,6 +81,15 @@ class FusionConfig:
         if self.min_var_mv2 <= 0:
             raise ValueError(f"min_var_mv2 must be positive, got {self.min_var_mv2}")
 
+    def fuse(
+        self, network_mv: np.ndarray, classical_mv: np.ndarray, features: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(fused reading, the network's weight): :func:`fuse_readings` with both readers' variances from their
+        error models on ``features`` (at least ``min_var_mv2``)."""
+        var_net = np.maximum(self.network.variance(features), self.min_var_mv2)
+        var_cls = np.maximum(self.classical.variance(features), self.min_var_mv2)
+        return fuse_readings(network_mv, var_net, classical_mv, var_cls)
+
 
 def fuse_readings(
     a_mv: np.ndarray, var_a: np.ndarray, b_mv: np.ndarray, var_b: np.ndarray

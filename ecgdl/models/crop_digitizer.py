@@ -7,8 +7,8 @@ Each crop is sampled straight from the input image through the composite map cro
 wide, ``height_mm`` tall, the lead's zero-mV baseline at ``baseline_frac`` of the height.
 
 :func:`read_with_crops` returns both readings with what their errors depend on (the network's per-column doubt,
-whether its reading sits at the crop's edge, the page's quality, nearness to pulses and lead joins);
-:func:`fuse_crop_readings` weighs them by their calibrated error models. Leads whose crop would hold another
+the page's quality, nearness to pulses and lead joins; the network's reading is censored where the trace leaves
+its crop); :func:`fused_record` weighs them by their calibrated error models. Leads whose crop would hold another
 row's zero line (:func:`crowded_segments`) are not read by the network: the crop cannot tell the two traces apart.
 
 A lead printed twice (lead II in its column and in the rhythm strip) is read from the longer strip only, as the
@@ -31,7 +31,7 @@ from ecgdl.classical.trace import true_runs
 from ecgdl.constants import LEADS
 from ecgdl.data.targets import CropSpec, crop_affine, strip_windows, warp_crop
 from ecgdl.digitizer import DigitizationError
-from ecgdl.fusion import FusionConfig, context_masks, fuse_readings, page_noise, sample_features
+from ecgdl.fusion import FusionConfig, context_masks, page_noise, sample_features
 from ecgdl.models.decode import crops_to_signal
 from ecgdl.signals.limb import fit_limb_leads_with_check
 from ecgdl.signals.record import EcgRecord
@@ -163,7 +163,7 @@ def crowded_segments(
     A crop network trained on pages whose rows are further apart (the 4-row 3x4+II pages, about 37 mm) cannot tell
     which of two traces in a crop is its own; on such pages (12x1: rows 10-15 mm apart; 6x2 and 3x4+3: 22-30 mm,
     not crowded) the classical reading, which tracks each row in its own band, is kept instead
-    (:func:`digitize_with_crops`).
+    (:func:`read_with_crops`).
     """
     rows = np.asarray(row_baselines_px, np.float64)
     if rows.size < 2 or px_per_mm <= 0:
@@ -188,10 +188,11 @@ class CropReadings:
     """Both readings of one page, sample by sample, with what their errors depend on.
 
     ``classical``: the classical digitizer's record (its ``meta`` holds the page geometry); ``network_mv``
-    (T, 12): the crop network's reading (NaN where it did not read, and where the trace leaves its crop); ``off_peak`` (T, 12): the share of its
-    height distribution away from its read-out (NaN where unknown); ``beyond_crop`` (T, 12) in [0, 1]: the share of
-    the sample's crop columns where the trace leaves the crop (:func:`beyond_crop`); ``near_pulse`` / ``near_join`` (T, 12)
-    bool: see :mod:`ecgdl.fusion.features`; ``noise``: the page's quality figure.
+    (T, 12): the crop network's reading (NaN where it did not read, and where the trace leaves its crop);
+    ``off_peak`` (T, 12): the share of its height distribution away from its read-out (NaN where unknown);
+    ``beyond_crop`` (T, 12) in [0, 1]: the share of the sample's crop columns where the trace leaves the crop
+    (:func:`beyond_crop`); ``near_pulse`` / ``near_join`` (T, 12) bool: see :mod:`ecgdl.fusion.features`;
+    ``noise``: the page's quality figure.
     """
 
     classical: EcgRecord
@@ -207,13 +208,12 @@ class CropReadings:
 
     def features(self) -> dict[str, np.ndarray]:
         """The samples' features, one set for both readers' error models (:func:`ecgdl.fusion.sample_features`):
-        where the network doubts or sits at its crop's edge, the page is hard to read there for either reader."""
+        where the network doubts, the page is hard to read there for either reader."""
         return sample_features(self.noise, self.near_pulse, self.near_join, self.off_peak)
 
 
-def _decode(values: np.ndarray, info: dict[str, np.ndarray], fs_hz: float, n_samples: int) -> np.ndarray:
-    """Per-column values (N, W) in the crops' mV scale -> (n_samples, 12), with the crops' time mapping."""
-    rows = info["baseline_y"][:, None] - np.asarray(values, np.float64) * info["px_per_mv"][:, None]
+def _decode_rows(rows: np.ndarray, info: dict[str, np.ndarray], fs_hz: float, n_samples: int) -> np.ndarray:
+    """Trace rows (N, W) in crop pixels -> (n_samples, 12) mV, with the crops' calibration and time mapping."""
     return crops_to_signal(
         rows,
         info["px_per_mv"],
@@ -226,6 +226,12 @@ def _decode(values: np.ndarray, info: dict[str, np.ndarray], fs_hz: float, n_sam
         np.array([n_samples]),
         max_n=n_samples,
     )[0]
+
+
+def _decode(values: np.ndarray, info: dict[str, np.ndarray], fs_hz: float, n_samples: int) -> np.ndarray:
+    """Per-column values (N, W) of any quantity -> (n_samples, 12), mapped and averaged as a reading in mV is."""
+    rows = info["baseline_y"][:, None] - np.asarray(values, np.float64) * info["px_per_mv"][:, None]
+    return _decode_rows(rows, info, fs_hz, n_samples)
 
 
 def _as_numpy(value: Any) -> np.ndarray:
@@ -277,8 +283,7 @@ def read_with_crops(
         out = predict_rows(torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0))
         rows, doubt = out if isinstance(out, tuple) else (out, None)
         rows = _as_numpy(rows)
-        ppmv = info["px_per_mv"][:, None]
-        network = _decode((info["baseline_y"][:, None] - rows) / ppmv, info, fs_hz, n_samples)
+        network = _decode_rows(rows, info, fs_hz, n_samples)
         if doubt is not None:
             off_peak = _decode(_as_numpy(doubt), info, fs_hz, n_samples)
         ref = rows_from_signal(base.signal_mv, info, fs_hz, spec.width_px)
@@ -308,50 +313,21 @@ def read_with_crops(
     )
 
 
-def fuse_crop_readings(
-    readings: CropReadings, fusion: FusionConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(signal (T, 12) mV, its variance, the network's weight) from both readings and their error models."""
-    feats = readings.features()
-    var_net = np.maximum(fusion.network.variance(feats), fusion.min_var_mv2)
-    var_cls = np.maximum(fusion.classical.variance(feats), fusion.min_var_mv2)
-    return fuse_readings(readings.network_mv, var_net, readings.classical.signal_mv, var_cls)
-
-
-def digitize_with_crops(
-    predict_rows: RowPredictor,
-    geometry,
-    image_rgb: np.ndarray,
+def fused_record(
+    readings: CropReadings,
+    fusion: FusionConfig,
     fs_hz: float,
-    n_samples: int,
-    spec: CropSpec,
-    fusion: FusionConfig | None = None,
     limb_fit_weights: dict[str, float] | None = None,
-    thin_width_scale: float = 1.0,
-    thin_max_stroke_mm: float = 0.0,
-    thin_max_noise: float = 0.005,
 ) -> EcgRecord:
-    """Image -> 12-lead record: :func:`read_with_crops`, then :func:`fuse_crop_readings`.
+    """The 12-lead record of a page read by :func:`read_with_crops`: both readings fused by ``fusion``'s error
+    models (:meth:`ecgdl.fusion.FusionConfig.fuse`).
 
     ``limb_fit_weights``: when not None, the limb leads are fitted to the Einthoven / Goldberger identities with
     these lead weights (:func:`~ecgdl.signals.limb.fit_limb_leads`); the meta then keeps the consistency of the
     fused reading before the fit (``raw_einthoven_db`` / ``raw_goldberger_db``). The meta also gives the network's
     mean weight over the samples (``network_weight``) and the page's quality figure (``page_noise``).
     """
-    f = fusion or FusionConfig()
-    readings = read_with_crops(
-        predict_rows,
-        geometry,
-        image_rgb,
-        fs_hz,
-        n_samples,
-        spec,
-        f,
-        thin_width_scale,
-        thin_max_stroke_mm,
-        thin_max_noise,
-    )
-    signal, w_net = fuse_crop_readings(readings, f)
+    signal, w_net = fusion.fuse(readings.network_mv, readings.classical.signal_mv, readings.features())
     signal, limb_meta = fit_limb_leads_with_check(signal, fs_hz, limb_fit_weights)
     base = readings.classical
     meta = {

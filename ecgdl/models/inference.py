@@ -3,7 +3,7 @@ interface (image in, 12-lead record out) and the loading of its weights.
 
 :class:`NetworkDigitizerMixin` is mixed into :class:`~ecgdl.models.module.DigitizerModule`: crop networks
 (``kind`` ``'column'`` / ``'autoencoder'``) read the lead crops that the classical page-geometry stage cuts
-(:func:`~ecgdl.models.crop_digitizer.digitize_with_crops`, fused with the classical reading by
+(:func:`~ecgdl.models.crop_digitizer.read_with_crops`, fused with the classical reading by
 :mod:`ecgdl.fusion`); a page network's trace probability replaces the classical ink map, which the classical
 stages lay out and trace.
 """
@@ -21,7 +21,7 @@ import torch
 from ecgdl.data.targets import CropSpec
 from ecgdl.models.autoencoder import trace_from_clean
 from ecgdl.models.checkpoints import load_net_state, resolve_weights
-from ecgdl.models.crop_digitizer import digitize_with_crops
+from ecgdl.models.crop_digitizer import fused_record, read_with_crops
 from ecgdl.models.decode import fill_nan_columns
 from ecgdl.models.networks import heatmap_off_peak
 from ecgdl.models.registry import build_network, network_kind, network_spec
@@ -145,7 +145,7 @@ class NetworkDigitizerMixin:
             from ecgdl.classical import ClassicalDigitizer
 
             self._geometry = ClassicalDigitizer(**self.geometry_kwargs)
-        return digitize_with_crops(
+        readings = read_with_crops(
             self.predict_crops_with_doubt,
             self._geometry,
             image_rgb,
@@ -153,8 +153,8 @@ class NetworkDigitizerMixin:
             n_samples,
             self.crop_spec,
             self.fusion,
-            limb_fit_weights=self.limb_fit_weights if self.limb_fit else None,
             thin_width_scale=self.thin_width_scale,
             thin_max_stroke_mm=self.thin_max_stroke_mm,
             thin_max_noise=self.thin_max_noise,
         )
+        return fused_record(readings, self.fusion, fs_hz, self.limb_fit_weights if self.limb_fit else None)
