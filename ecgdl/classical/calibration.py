@@ -124,10 +124,14 @@ def estimate_period(
     prior_px_per_mm: float | None = None,
     min_strength: float = 8.0,
     min_comb_score: float = 0.5,
+    min_fundamental_share: float = 0.02,
 ) -> AxisPeriod | None:
     """Grid periodicity of a 1-D profile (see module docstring); None when no comb stands out.
 
-    ``prior_px_per_mm`` resolves the 1 mm / 5 mm ambiguity when only one line kind is visible.
+    ``prior_px_per_mm`` resolves the 1 mm / 5 mm ambiguity when only one line kind is visible. A comb whose
+    fundamental is weaker than ``min_fundamental_share`` of the strongest peak is no candidate: with lines
+    7.874 px apart drawn on whole pixels the pattern repeats every 8 lines (63 px), and that comb's many
+    harmonics, each with its tolerance, "explain" every small peak while its fundamental is all but absent.
     """
     n = profile.size
     if n < 32:
@@ -154,9 +158,10 @@ def estimate_period(
     pk_w = np.sqrt(q[peaks[order]])  # strong peaks dominate; weak aliasing peaks of half-pixel periods do not
     cands: list[tuple[float, float]] = []
     trials = {(float(fi), 1) for fi in pk_f} | {(float(fi), k) for fi in pk_f[:6] for k in range(2, 11)}
+    floor = max(min_strength, min_fundamental_share * float(q[peaks].max()))
     for fi, k in sorted(trials):
         f0 = fi / k
-        if f0 < f_lo or f0 * 2 > 0.5 or _peak_value(q, freqs, f0, tol)[0] < min_strength:
+        if f0 < f_lo or f0 * 2 > 0.5 or _peak_value(q, freqs, f0, tol)[0] < floor:
             continue
         # Share of the strong peaks (log-weighted) that are harmonics of f0.
         hn = np.maximum(np.round(pk_f / f0), 1.0)

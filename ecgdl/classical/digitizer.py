@@ -45,10 +45,12 @@ import numpy as np
 from ecgdl.classical.assembly import complete_leads, segment_signals
 from ecgdl.classical.debug import DebugWriter, draw_layout
 from ecgdl.classical.frame import PageFrame, calibrate_page, frame_without_grid, rectify_page, working_image
+from ecgdl.classical.homography import warp_image
 from ecgdl.classical.ink import PageInk, ink_probability, page_ink, with_split_strokes_if_clean
 from ecgdl.classical.layout import build_segments
 from ecgdl.classical.meta import PageFindings, record_meta
 from ecgdl.classical.page import PageGeometry, Pulse, RowBand
+from ecgdl.classical.paper import blank_background, paper_mask, warp_mask
 from ecgdl.classical.printed import PrintedScales
 from ecgdl.classical.resample import assemble_record, check_interpolation
 from ecgdl.classical.rows import ink_and_rows, layout_rows, row_pitch_mm, settle_rows
@@ -58,6 +60,7 @@ from ecgdl.classical.scales import (
     grid_checked_by_pulses,
     page_scales,
     pulses_give_scales,
+    pulses_on_every_row,
     read_print,
     standard_pulses_only,
 )
@@ -324,13 +327,18 @@ class ClassicalDigitizer:
         """Stages 1-3 (module docstring): the page's geometry, and what was seen on the way."""
         image, input_scale = working_image(image_rgb, self.max_side_px, record_id)
         clock.lap("load")
-        rect, page = rectify_page(
+        # the rectification is measured on the picture as taken (a page's outline is one of its cues); every
+        # later stage reads the page with the background around it painted out
+        rect, _ = rectify_page(
             image,
             rectify=self.rectify,
             perspective=self.perspective,
             max_angle_deg=self.max_angle_deg,
             min_angle_deg=self.min_angle_deg,
         )
+        paper = paper_mask(image)
+        image = blank_background(image, paper)
+        page = warp_image(image, rect)
         clock.lap("geometry")
         dbg.save("1_rectified", page)
         frame = calibrate_page(
@@ -348,7 +356,7 @@ class ClassicalDigitizer:
         # a page without one (see grid_checked_by_pulses): every size in mm they use was wrong.
         prob = None if self.ink_model is None else ink_probability(self.ink_model, frame.page)  # both passes
         for _ in range(2):
-            found = self._rows_and_pulses(frame, prob, rules, clock, dbg)
+            found = self._rows_and_pulses(frame, prob, warp_mask(paper, frame.rect), rules, clock, dbg)
             checked = grid_checked_by_pulses(frame.cal, found.pulses, frame.page.shape, rules)
             if checked is frame.cal:
                 break
@@ -356,7 +364,9 @@ class ClassicalDigitizer:
             if frame.page is not warped and self.ink_model is not None:
                 prob = ink_probability(self.ink_model, frame.page)
         cal, marks = frame.cal, found.ink
-        pulses = standard_pulses_only(found.pulses, cal, rules)
+        pulses = pulses_on_every_row(
+            standard_pulses_only(found.pulses, cal, rules), found.rows, cal.px_per_mm_x
+        )
         scales = page_scales(cal, pulses, found.rows, duration_s, rules, found.printed)
         sample_px = scales.px_per_s / fs_hz
         rows = settle_rows(
@@ -403,12 +413,18 @@ class ClassicalDigitizer:
         )
 
     def _rows_and_pulses(
-        self, frame: PageFrame, prob: np.ndarray | None, rules: ScaleRules, clock: _Clock, dbg: DebugWriter
+        self,
+        frame: PageFrame,
+        prob: np.ndarray | None,
+        paper: np.ndarray | None,
+        rules: ScaleRules,
+        clock: _Clock,
+        dbg: DebugWriter,
     ) -> _RowsFound:
         """Stage 2 and the pulse search of stage 3 on ``frame`` (``prob``: the ``ink_model``'s trace
-        probability, or None)."""
+        probability, or None; ``paper``: the page's paper mask, or None when all of it is paper)."""
         ppm = frame.cal.px_per_mm
-        ink, rows = ink_and_rows(frame.page, ppm, prob, self.row_follow_mm)
+        ink, rows = ink_and_rows(frame.page, ppm, prob, self.row_follow_mm, paper)
         clock.lap("gridremoval")
         if dbg.enabled:
             dbg.save("2_ink", ((1.0 - ink.weight) * 255).astype(np.uint8))

@@ -67,8 +67,25 @@ def max_channel_darkness(image_rgb: np.ndarray, paper_window_px: int = 0) -> np.
     return np.clip(dark, 0.0, 1.0)
 
 
+def _percentile_valid(values: np.ndarray, valid: np.ndarray | None, q: float, axis: int) -> np.ndarray:
+    """``np.percentile(values, q, axis)`` over the ``valid`` pixels only (all when None; a line without any
+    valid pixel gives 0). Sorting with the others set to NaN (sorted last) and indexing each line's own count
+    is what ``np.nanpercentile`` does, in one vectorised step instead of one call per line."""
+    if valid is None:
+        return np.percentile(values, q, axis=axis)
+    srt = np.sort(np.where(valid, values, np.nan), axis=axis)
+    n = valid.sum(axis=axis)
+    pos = np.clip(q / 100.0 * (n - 1), 0, None)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+    a = np.take_along_axis(srt, np.expand_dims(lo, axis), axis).squeeze(axis)
+    b = np.take_along_axis(srt, np.expand_dims(hi, axis), axis).squeeze(axis)
+    out = a + (pos - lo) * (b - a)
+    return np.where(n > 0, np.nan_to_num(out), 0.0).astype(values.dtype)
+
+
 def suppress_grid_lines(
-    dark: np.ndarray, tile_px: int = 256, percentile: float = 30.0
+    dark: np.ndarray, tile_px: int = 256, percentile: float = 30.0, valid: np.ndarray | None = None
 ) -> tuple[np.ndarray, float]:
     """Subtract column and row darkness floors (grid lines) from ``dark``; returns (cleaned, residual).
 
@@ -76,20 +93,24 @@ def suppress_grid_lines(
     column's ``percentile`` of darkness measures the line; likewise rows within vertical strips. A trace covers
     few pixels of a column or row of a strip (it is never that straight for that long). The floors are capped at
     the grid's typical darkness so that a trace segment lying exactly on a grid line keeps its excess darkness,
-    and pixels much darker than the grid keep all of it. ``residual`` is the mean floor removed.
+    and pixels much darker than the grid keep all of it. ``residual`` is the mean floor removed. ``valid``:
+    the pixels that are paper (None: all); the floors are measured on those only (a background painted out
+    has no grid lines and would hide them).
     """
     h, w = dark.shape
     t = max(32, int(tile_px))
     floor_c = np.empty_like(dark)
     for y0 in range(0, h, t):
         y1 = min(h, y0 + t) if h - (y0 + t) >= t // 2 else h
-        floor_c[y0:y1] = np.percentile(dark[y0:y1], percentile, axis=0)[None, :]
+        v = None if valid is None else valid[y0:y1]
+        floor_c[y0:y1] = _percentile_valid(dark[y0:y1], v, percentile, 0)[None, :]
         if y1 == h:
             break
     floor_r = np.empty_like(dark)
     for x0 in range(0, w, t):
         x1 = min(w, x0 + t) if w - (x0 + t) >= t // 2 else w
-        floor_r[:, x0:x1] = np.percentile(dark[:, x0:x1], percentile, axis=1)[:, None]
+        v = None if valid is None else valid[:, x0:x1]
+        floor_r[:, x0:x1] = _percentile_valid(dark[:, x0:x1], v, percentile, 1)[:, None]
         if x1 == w:
             break
     floor = np.maximum(floor_c, floor_r)
@@ -130,14 +151,19 @@ def extract_ink(
     remove_long_lines: bool = True,
     ramp: float = 0.15,
     threshold: float | None = None,
+    paper: np.ndarray | None = None,
 ) -> InkMap:
     """Trace ink of a (rectified) page; see module docstring.
 
+    ``paper``: bool mask of the page's paper (:mod:`~ecgdl.classical.paper`; None: all of it): grid floors
+    are measured there, and nothing outside it is ink.
     ``suppress_grid``: None decides from the image (on when the grid survives the max-channel darkness).
     ``ramp``: darkness below which a pixel carries no weight (at most half the threshold).
     ``threshold``: use this darkness threshold instead of the automatic one.
     """
     dark = max_channel_darkness(image_rgb)
+    if paper is not None:
+        dark = np.where(paper, dark, np.float32(0.0))
     h, w = dark.shape
     residual = 0.0
     sample = dark[:: max(1, h // 300), :: max(1, w // 300)]
@@ -146,7 +172,7 @@ def extract_ink(
         suppress_grid = float(np.mean((sample > 0.12) & (sample < 0.6))) > 0.04
     if suppress_grid:
         tile = int(max(64, 30 * (px_per_mm or 4.0)))
-        dark, residual = suppress_grid_lines(dark, tile)
+        dark, residual = suppress_grid_lines(dark, tile, valid=paper)
         sample = dark[:: max(1, h // 300), :: max(1, w // 300)]
     vals = sample[sample > 0.08]
     thr = _otsu(vals) if vals.size > 100 else 0.5

@@ -69,12 +69,17 @@ def ink_probability(ink_model: Callable[[np.ndarray], np.ndarray], page: np.ndar
 
 
 def page_ink_map(
-    page: np.ndarray, px_per_mm: float, threshold: float | None, prob: np.ndarray | None = None
+    page: np.ndarray,
+    px_per_mm: float,
+    threshold: float | None,
+    prob: np.ndarray | None = None,
+    paper: np.ndarray | None = None,
 ) -> InkMap:
     """Trace ink with specks (dust, noise, grid-crossing remnants) under ~0.6 mm removed: from the page's
-    colours, or from a trace probability ``prob`` (an ``ink_model``'s, thresholded at 0.5 by default)."""
+    colours, or from a trace probability ``prob`` (an ``ink_model``'s, thresholded at 0.5 by default);
+    ``paper``: the page's paper mask (None: all), see :func:`~ecgdl.classical.gridremoval.extract_ink`."""
     if prob is None:
-        ink = extract_ink(page, px_per_mm=px_per_mm, threshold=threshold)
+        ink = extract_ink(page, px_per_mm=px_per_mm, threshold=threshold, paper=paper)
     else:
         t = 0.5 if threshold is None else float(threshold)
         ink = InkMap(prob, prob >= t, t)

@@ -83,12 +83,15 @@ def find_rows(
     min_stretch_mm: float = 3.0,
     follow_mm: float = 2.5,
     max_rel_extent: float = 1.1,
+    edge_mm: float = 2.0,
 ) -> list[RowBand]:
     """Rows of trace, top to bottom (see module docstring). A row's ends are where its ink is last seen within
     0.4 row pitches of its zero line, then followed (:func:`follow_stroke`, up to ``follow_mm``) through the ink
     that continues them within 0.95 pitches: a lead that ends (or starts) on a steep wave leaves the narrow band
     before its last sample. Of four or more rows, a straight one (ink within 0.3 mm of its line in 90 % of its
-    columns) running more than ``max_rel_extent`` times as wide as the others is dropped (a page edge)."""
+    columns) running more than ``max_rel_extent`` times as wide as the others is dropped (a page edge), and so is
+    a row whose zero line lies within ``edge_mm`` of the image's top or bottom; end rows off the rows' pitch are
+    dropped last (:func:`_evenly_spaced`)."""
     h, _w = mask.shape
     prof = row_profile(mask, px_per_mm, min_stretch_mm=min_stretch_mm)
     sm = max(1, round(0.5 * px_per_mm))
@@ -162,7 +165,27 @@ def find_rows(
                 and ext > max_rel_extent * ref_x
                 and _spread_mm(mask, r, 2.0 * px_per_mm, px_per_mm) < 0.3  # within +-2 mm of its line
             )
+            # a trace needs room for its waves: a "row" on the image's edge is the edge (a border, a scan's rim)
+            and edge_mm * px_per_mm <= r.baseline_y_px <= h - 1 - edge_mm * px_per_mm
         ]
+    return _evenly_spaced(rows)
+
+
+def _evenly_spaced(rows: list[RowBand], min_gap: float = 0.75, max_gap: float = 1.9) -> list[RowBand]:
+    """``rows`` without first / last rows off the page's row spacing: every layout prints its rows at one
+    pitch, so of four or more rows an end row closer to its neighbour than ``min_gap`` pitches (a label line,
+    a footer, a fold's shadow) or further than ``max_gap`` (a header line) is not a row of trace. The pitch is
+    the median gap; a rhythm strip printed a little lower than the pitch is kept."""
+    rows = list(rows)
+    while len(rows) >= 4:
+        gaps = np.diff([r.baseline_y_px for r in rows])
+        pitch = float(np.median(gaps))
+        off = [not (min_gap * pitch <= g <= max_gap * pitch) for g in (gaps[0], gaps[-1])]
+        if not any(off):
+            break
+        # of two offending ends, drop the weaker
+        first = off[0] and (not off[1] or rows[0].strength <= rows[-1].strength)
+        rows = rows[1:] if first else rows[:-1]
     return rows
 
 

@@ -36,14 +36,19 @@ __all__ = [
 
 
 def ink_and_rows(
-    page: np.ndarray, px_per_mm: float, prob: np.ndarray | None, follow_mm: float
+    page: np.ndarray,
+    px_per_mm: float,
+    prob: np.ndarray | None,
+    follow_mm: float,
+    paper: np.ndarray | None = None,
 ) -> tuple[InkMap, list[RowBand]]:
     """The page's ink and its rows of trace (see the module docstring); ``prob``: a learned trace probability
-    instead of the page's colours; ``follow_mm``: how far a row's ends are followed through continuing ink."""
-    ink = page_ink_map(page, px_per_mm, None, prob)
+    instead of the page's colours; ``follow_mm``: how far a row's ends are followed through continuing ink;
+    ``paper``: the page's paper mask (None: all of it is paper)."""
+    ink = page_ink_map(page, px_per_mm, None, prob, paper)
     rows = find_rows(ink.mask, px_per_mm, follow_mm=follow_mm)
     if len(rows) < 3:
-        faint = page_ink_map(page, px_per_mm, max(0.1, 0.45 * ink.threshold), prob)
+        faint = page_ink_map(page, px_per_mm, max(0.1, 0.45 * ink.threshold), prob, paper)
         rows_f = find_rows(faint.mask, px_per_mm, follow_mm=follow_mm)
         if len(rows_f) > len(rows):
             ink, rows = faint, rows_f

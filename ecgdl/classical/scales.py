@@ -39,6 +39,7 @@ __all__ = [
     "grid_checked_by_pulses",
     "page_scales",
     "pulses_give_scales",
+    "pulses_on_every_row",
     "read_print",
     "standard_pulses_only",
     "standard_scales",
@@ -206,6 +207,46 @@ def standard_pulses_only(pulses: RowPulses, cal: GridCalibration, rules: ScaleRu
     if cal.found and not any(any(standard_scales(p, cal, rules)) for ps in pulses.values() for p in ps):
         return {}
     return pulses
+
+
+def pulses_on_every_row(
+    pulses: RowPulses, rows: list[RowBand], px_per_mm: float, tol_mm: float = 1.5
+) -> RowPulses:
+    """``pulses`` with the ones a row's trace hid filled in: a machine prints its pulses alike on every row, so
+    when at least two rows show a pulse at their start (end) at nearly the same x, a row without one whose ink
+    begins (ends) within ``tol_mm`` of those pulses' outer edge gets their median pulse, standing on its own
+    zero line (a noisy page's trace can miss a pulse's first edge, and the pulse is then read as signal)."""
+    out = {i: list(ps) for i, ps in pulses.items()}
+    tol = tol_mm * px_per_mm
+    for side in ("start", "end"):
+        seen = [p for ps in pulses.values() for p in ps if p.side == side]
+        if len(seen) < 2:
+            continue
+        # the pulse's outer edge: where a row's ink begins (ends) when the pulse is drawn there
+        edge = np.array([p.x_rise_px if side == "start" else p.x_fall_px for p in seen])
+        if np.ptp(edge) > 2 * tol:
+            continue
+        k = int(np.argsort(edge)[len(edge) // 2])
+        ref, ref_edge = seen[k], float(edge[k])
+        for i, row in enumerate(rows):
+            if any(p.side == side for p in out.get(i, [])):
+                continue
+            row_end = row.x_start_px if side == "start" else row.x_end_px
+            if abs(row_end - ref_edge) > tol:
+                continue
+            foot = float(row.baseline_y_px)
+            out.setdefault(i, []).append(
+                Pulse(
+                    side,
+                    ref.x_begin_px,
+                    ref.x_rise_px,
+                    ref.x_fall_px,
+                    ref.x_clear_px,
+                    foot,
+                    foot - ref.height_px,
+                )
+            )
+    return out
 
 
 def _forced_or_median(forced: float | None, measured: list[float | None], default: float) -> float:
