@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuild the README's results table: every model x degradation preset on the fixed synthetic test pages, the
-# real ECG-Image-Kit renders (../shared/data/dev_eik_clean, skipped when absent) and all layouts/speeds/gains,
+# real ECG-Image-Kit renders (../shared/data/dev_eik_clean and dev_eik_distorted, skipped when absent) and all layouts/speeds/gains,
 # then rank them with the leaderboard (outputs/results/results.md, leaderboard.md/html).
 # Usage: bash scripts/results_table.sh [models, default classical,cnn] [pages per set, default 12]
 set -euo pipefail
@@ -18,5 +18,9 @@ if [ -d ../shared/data/ptbxl500 ]; then  # real PTB-XL signals drawn with any pe
 fi
 if [ -d ../shared/data/dev_eik_clean ]; then
   python evaluate.py -m "model=${models}" hydra.sweep.dir="${out}/dev_eik_clean"
+fi
+if [ -d ../shared/data/dev_eik_distorted ]; then  # ECG-Image-Kit's own distortions (rotation, wrinkles, noise)
+  python evaluate.py -m "model=${models}" data.root=../shared/data/dev_eik_distorted \
+    hydra.sweep.dir="${out}/dev_eik_distorted"
 fi
 python -m ecgdl.leaderboard "${out}" --out "${out}" --title "ecgdl results"

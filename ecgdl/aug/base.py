@@ -1,9 +1,10 @@
 """Helpers shared by our degradation transforms: argument ranges, random draws, smooth noise, gain fields.
 
 The custom transforms (albumentations does not ship them) live by family: :mod:`~ecgdl.aug.photometric` (paper
-colour, binarisation, dust, lighting, sensor noise, defocus), :mod:`~ecgdl.aug.screen` (a photographed screen:
-pixel grid, moire, glare), :mod:`~ecgdl.aug.damage` (stains, creases, mould, torn edges, holes) and
-:mod:`~ecgdl.aug.geometric` (the transforms that move points: waviness, folds, the page on a table).
+colour, binarisation, dust, lighting, sensor and salt-and-pepper noise, defocus), :mod:`~ecgdl.aug.screen` (a
+photographed screen: pixel grid, moire, glare), :mod:`~ecgdl.aug.damage` (stains, creases, mould, torn edges,
+holes), :mod:`~ecgdl.aug.texture` (crumpled-paper relief) and :mod:`~ecgdl.aug.geometric` (the transforms that
+move points: waviness, folds, the page on a table, quarter turns).
 :mod:`~ecgdl.aug.registry` names them all.
 
 Conventions: images are H x W x 3 uint8 RGB; pixel coordinates put the centre of pixel (0, 0) at (0.0, 0.0)

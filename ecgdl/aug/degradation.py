@@ -51,7 +51,10 @@ PRESETS: tuple[str, ...] = (
     "stained",
     "damaged",
     "mold",
+    "wrinkled",
+    "turned",
     "mixed",
+    "wild",
 )
 
 #: Kaggle image-type suffix -> the preset that imitates it (0012, a black-and-white mould scan, is ``mold``'s

@@ -1,5 +1,5 @@
-"""Degradations that move pixels: a wavy soaked page, a fold, and the page photographed on a table (scale,
-rotation, perspective tilt, background texture, drop shadow).
+"""Degradations that move pixels: a wavy soaked page, a fold, the page photographed on a table (scale,
+rotation, perspective tilt, background texture, drop shadow) and the page turned by quarter turns.
 
 Each is an :class:`albumentations.DualTransform` whose ``apply_to_keypoints`` moves points exactly (analytic
 forward maps, no rounding), so the ground truth of a rendered page can follow the image; ``apply_to_mask``
@@ -21,6 +21,7 @@ from ecgdl.aug.base import apply_gain, as_range, smooth_noise, uniform
 __all__ = [
     "Fold",
     "PageOnBackground",
+    "PageTurn",
     "WavyDistortion",
 ]
 
@@ -418,3 +419,56 @@ class PageOnBackground(DualTransform):
 
     def apply_to_keypoints(self, keypoints, matrix, **params) -> np.ndarray:
         return _keypoints_xy(keypoints, _apply_h(keypoints[:, :2].astype(np.float64), matrix))
+
+
+class PageTurn(DualTransform):
+    """The page turned by a multiple of 90 degrees: a landscape print scanned as portrait, a page fed upside down.
+
+    A quarter turn is counter-clockwise on screen, as ``np.rot90``; pixels are only permuted (no resampling) and
+    keypoints move by the same permutation, so pixel (x, y) of an H x W image lands on (y, W - 1 - x) after one
+    turn, (W - 1 - x, H - 1 - y) after two and (H - 1 - y, x) after three. One or three turns swap the image's
+    width and height.
+
+    Args:
+        turns: the numbers of quarter turns to draw from (any integers, taken modulo 4).
+        weights: their relative weights (default: equal).
+    """
+
+    geometric = True
+
+    def __init__(
+        self,
+        turns: Sequence[int] = (0, 1, 2, 3),
+        weights: Sequence[float] | None = None,
+        p: float = 1.0,
+    ):
+        super().__init__(p=p)
+        self.turns = tuple(int(k) % 4 for k in turns)
+        if not self.turns or any(float(k) != int(k) for k in turns):
+            raise ValueError(f"PageTurn: turns must be a non-empty list of integers, got {turns!r}")
+        w = np.ones(len(self.turns)) if weights is None else np.asarray(weights, np.float64)
+        if w.shape != (len(self.turns),) or np.any(w < 0) or w.sum() <= 0:
+            raise ValueError(
+                f"PageTurn: weights must be {len(self.turns)} non-negative numbers with a positive sum, "
+                f"got {weights!r}"
+            )
+        self.probs = w / w.sum()
+
+    def get_params(self) -> dict[str, Any]:
+        return {"turns": self.turns[int(self.random_generator.choice(len(self.turns), p=self.probs))]}
+
+    def apply(self, img: np.ndarray, turns: int, **params) -> np.ndarray:
+        return np.ascontiguousarray(np.rot90(img, turns)) if turns else img
+
+    def apply_to_keypoints(self, keypoints: np.ndarray, turns: int, **params) -> np.ndarray:
+        h, w = params["shape"][:2]
+        x, y = keypoints[:, 0].astype(np.float64), keypoints[:, 1].astype(np.float64)
+        if turns == 1:
+            xy = np.stack([y, (w - 1) - x], axis=1)
+        elif turns == 2:
+            xy = np.stack([(w - 1) - x, (h - 1) - y], axis=1)
+        elif turns == 3:
+            xy = np.stack([(h - 1) - y, x], axis=1)
+        else:
+            return keypoints
+        return _keypoints_xy(keypoints, xy)

@@ -1,5 +1,5 @@
 """Photometric degradations of paper and camera: paper tint, black-and-white thresholding, dust specks, uneven
-lighting and cast shadows, sensor noise and defocus blur.
+lighting and cast shadows, sensor noise, salt-and-pepper noise and defocus blur.
 
 All are :class:`albumentations.ImageOnlyTransform` subclasses: they change pixel values only, so the ground
 truth passes through them unchanged. Conventions are in :mod:`ecgdl.aug.base`.
@@ -22,6 +22,7 @@ __all__ = [
     "Binarize",
     "DiskBlur",
     "PaperTint",
+    "SaltPepper",
     "SensorNoise",
     "Speckle",
     "UnevenLighting",
@@ -319,6 +320,56 @@ class SensorNoise(ImageOnlyTransform):
                 up = cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)
                 noise = cv2.addWeighted(noise, 1.0, up, 1.0, -128.0)
         return cv2.addWeighted(img, 1.0, noise, 1.0, -128.0)  # one saturation: img + (noise - 128)
+
+
+class SaltPepper(ImageOnlyTransform):
+    """Impulse noise: single pixels set to a dark (pepper) or light (salt) grey level, all channels alike.
+
+    :class:`Speckle` draws round specks one by one; this sets thousands of isolated pixels in one pass, as a
+    noisy sensor, a faulty scanner line or a coarse halftone does.
+
+    Args:
+        amount_range: share of the pixels hit.
+        salt_fraction: share of the hit pixels that turn light.
+        pepper_range: grey levels of the dark pixels.
+        salt_range: grey levels of the light pixels.
+    """
+
+    geometric = False
+
+    def __init__(
+        self,
+        amount_range: Sequence[float] = (0.001, 0.01),
+        salt_fraction: float = 0.5,
+        pepper_range: Sequence[float] = (0, 40),
+        salt_range: Sequence[float] = (215, 255),
+        p: float = 0.5,
+    ):
+        super().__init__(p=p)
+        self.amount_range = as_range(amount_range, "amount_range")
+        if not 0.0 <= self.amount_range[0] <= self.amount_range[1] <= 1.0:
+            raise ValueError(f"SaltPepper: amount_range must lie in [0, 1], got {amount_range}")
+        self.salt_fraction = float(salt_fraction)
+        self.pepper_range = as_range(pepper_range, "pepper_range")
+        self.salt_range = as_range(salt_range, "salt_range")
+
+    def get_params(self) -> dict[str, Any]:
+        rng = self.random_generator
+        return {"amount": uniform(rng, self.amount_range), "noise_seed": int(rng.integers(2**31))}
+
+    def apply(self, img: np.ndarray, amount: float, noise_seed: int, **params) -> np.ndarray:
+        h, w = img.shape[:2]
+        rng = np.random.default_rng(noise_seed)
+        n = int(rng.binomial(h * w, amount))
+        where = rng.integers(0, h * w, n)
+        salt = rng.random(n) < self.salt_fraction
+        level = np.where(salt, rng.uniform(*self.salt_range, n), rng.uniform(*self.pepper_range, n)).astype(
+            np.uint8
+        )
+        out = img.copy()
+        flat = out.reshape(h * w, -1)
+        flat[where] = level[:, None]
+        return out
 
 
 class DiskBlur(ImageOnlyTransform):

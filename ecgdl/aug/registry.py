@@ -1,8 +1,8 @@
 """The one registry of transform names that degradation steps may use, and how a step becomes a transform.
 
 A step ``{"name": <transform>, **kwargs}`` names one of our :data:`CUSTOM_TRANSFORMS` (by family in
-:mod:`~ecgdl.aug.photometric`, :mod:`~ecgdl.aug.screen`, :mod:`~ecgdl.aug.damage` and
-:mod:`~ecgdl.aug.geometric`) or, failing that, an albumentations transform; :func:`build_transform` refuses
+:mod:`~ecgdl.aug.photometric`, :mod:`~ecgdl.aug.screen`, :mod:`~ecgdl.aug.damage`, :mod:`~ecgdl.aug.texture`
+and :mod:`~ecgdl.aug.geometric`) or, failing that, an albumentations transform; :func:`build_transform` refuses
 the albumentations ones that would break the ground truth (:data:`INEXACT_KEYPOINT_TRANSFORMS`, reflecting
 borders, shifted motion blur).
 """
@@ -16,9 +16,18 @@ import albumentations as A
 import cv2
 
 from ecgdl.aug.damage import Creases, MissingPatches, MoldSpots, Stains, TornEdges
-from ecgdl.aug.geometric import Fold, PageOnBackground, WavyDistortion
-from ecgdl.aug.photometric import Binarize, DiskBlur, PaperTint, SensorNoise, Speckle, UnevenLighting
+from ecgdl.aug.geometric import Fold, PageOnBackground, PageTurn, WavyDistortion
+from ecgdl.aug.photometric import (
+    Binarize,
+    DiskBlur,
+    PaperTint,
+    SaltPepper,
+    SensorNoise,
+    Speckle,
+    UnevenLighting,
+)
 from ecgdl.aug.screen import Glare, Moire, PixelGrid
+from ecgdl.aug.texture import Wrinkles
 
 __all__ = ["CUSTOM_TRANSFORMS", "INEXACT_KEYPOINT_TRANSFORMS", "build_transform", "resolve_transform"]
 
@@ -35,14 +44,17 @@ CUSTOM_TRANSFORMS: dict[str, type] = {
         Moire,
         MoldSpots,
         PageOnBackground,
+        PageTurn,
         PaperTint,
         PixelGrid,
+        SaltPepper,
         SensorNoise,
         Speckle,
         Stains,
         TornEdges,
         UnevenLighting,
         WavyDistortion,
+        Wrinkles,
     )
 }
 

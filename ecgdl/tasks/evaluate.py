@@ -29,7 +29,7 @@ from ecgdl.metrics.signal import dtw_distance, pearson_r, rpeak_metrics
 from ecgdl.metrics.snr import fill_undefined, snr_kaggle
 from ecgdl.signals.record import EcgRecord
 from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
-from ecgdl.tasks.predict import build_digitizer
+from ecgdl.tasks.predict import build_digitizer, self_checked
 
 
 def _extra_metrics(truth: np.ndarray, pred: np.ndarray, fs: float) -> dict[str, float]:
@@ -48,6 +48,7 @@ def _extra_metrics(truth: np.ndarray, pred: np.ndarray, fs: float) -> dict[str, 
 def _save_overlays(
     items_by_id, preds, frame: pd.DataFrame, lead_db: pd.DataFrame, out_dir: Path, k: int
 ) -> None:
+    from ecgdl.models.selfcheck import turn_image
     from ecgdl.viz.overlay import overlay_prediction, plot_leads
     from ecgdl.viz.segments import segments_from_meta, segments_from_truth
 
@@ -71,6 +72,8 @@ def _save_overlays(
         if not segments and "truth" in item.extra:
             segments = segments_from_truth(item.extra["truth"])
         image = item.image if item.image is not None or item.path is None else item.load()
+        if image is not None:  # the segments are in the pixels of the page as it was read
+            image = turn_image(image, int((pred.meta or {}).get("turned_deg", 0)))
         if segments and image is not None:
             page = overlay_prediction(image, pred, segments)
             cv2.imwrite(str(out_dir / f"{stem}-overlay.png"), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
@@ -134,7 +137,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         if hasattr(dataset, "eval_items")
         else iter(dataset)
     )
-    digitizer = build_digitizer(cfg.model, cfg.get("ckpt_path"))
+    digitizer = self_checked(build_digitizer(cfg.model, cfg.get("ckpt_path")), cfg)
     needs_truth = bool(getattr(digitizer, "needs_truth", False))
 
     truths, preds, rows, failures, items_by_id = {}, {}, [], [], {}
@@ -162,6 +165,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 split_stroke_noise=meta.get("split_stroke_noise"),
                 stroke_px=meta.get("stroke_px"),
                 px_per_mm=meta.get("px_per_mm"),
+                confidence=meta.get("confidence"),
+                turned_deg=meta.get("turned_deg"),
             )
             preds[item.image_id] = EcgRecord(sig, item.fs_hz, item.image_id, meta)
         except Exception as exc:  # one bad image never stops the batch; it is scored as all zeros

@@ -2,9 +2,13 @@
 
 ``python predict.py model=classical input=<image | folder | Kaggle root> output_dir=<dir>`` writes
 ``<output_dir>/<image stem>.csv`` (columns I..V6, 10*fs rows, mV, NaN where a lead is not printed), optional
-``<stem>-overlay.png``, and ``report.csv`` (status, seconds, layout, px_per_mm, gain, error per image). A failing
-image is reported and the batch goes on; existing outputs are kept unless ``overwrite=true`` (so a killed job
-resumes where it stopped).
+``<stem>-overlay.png``, and ``report.csv`` (status, seconds, layout, px_per_mm, gain, confidence, error per
+image). A failing image is reported and the batch goes on; existing outputs are kept unless ``overwrite=true`` (so
+a killed job resumes where it stopped).
+
+Every reading gets a confidence (``confidence:``, :class:`~ecgdl.metrics.confidence.ConfidenceModel`): a reading
+under its threshold is tried again with the page turned by ``turns`` (:class:`~ecgdl.models.selfcheck.
+SelfCheckedDigitizer`), and one that stays under it is written with status ``low_confidence`` instead of ``ok``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from tqdm.auto import tqdm
 from ecgdl.data.images import load_image
 from ecgdl.data.inputs import InputImage, discover_inputs
 from ecgdl.metrics.einthoven import einthoven_consistency_db
+from ecgdl.models.selfcheck import SelfCheckedDigitizer, turn_image
 from ecgdl.signals.io import write_kaggle_signal_csv
 from ecgdl.signals.record import EcgRecord
 from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
@@ -38,18 +43,24 @@ REPORT_COLUMNS = [
     "fs_hz",
     "einthoven_db",
     "goldberger_db",
+    "confidence",
+    "turned_deg",
     "error",
 ]
+#: statuses of a written reading (a failed image has none)
+READ_STATUSES = ("ok", "low_confidence")
 
 
-def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None):
-    """Instantiate ``model_cfg`` and return an object with ``digitize(image_rgb, fs_hz, n_samples)``."""
+def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None, model_name: str | None = None):
+    """Instantiate ``model_cfg`` and return an object with ``digitize(image_rgb, fs_hz, n_samples)``; a
+    learned model without ``ckpt_path`` gets the weights shipped under ``model_name`` (default: the Hydra
+    ``model`` choice)."""
     model = hydra.utils.instantiate(model_cfg, _convert_="all")
     if ckpt_path and hasattr(model, "load_weights"):
         model.load_weights(ckpt_path)
     elif hasattr(model, "load_weights") and not getattr(model, "weights_loaded", False):
         # a learned model without a checkpoint: the weights shipped under its name (e.g. ecgdl/assets/cnn.pt)
-        model.load_weights(hydra_choice("model") or "cnn")
+        model.load_weights(model_name or hydra_choice("model") or "cnn")
     elif ckpt_path:
         raise ValueError(f"model {type(model).__name__} takes no checkpoint (ckpt_path={ckpt_path})")
     if not hasattr(model, "digitize"):
@@ -59,6 +70,15 @@ def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None):
     if hasattr(model, "eval"):
         model.eval()
     return model
+
+
+def self_checked(digitizer, cfg: DictConfig):
+    """``digitizer`` with its readings' confidence and turned pages tried (``cfg.confidence``, ``cfg.turns``);
+    a digitizer that reads from the truth (``needs_truth``) is returned as it is."""
+    if cfg.get("confidence") is None or getattr(digitizer, "needs_truth", False):
+        return digitizer
+    confidence = hydra.utils.instantiate(cfg.confidence, _convert_="all")
+    return SelfCheckedDigitizer(digitizer, confidence, tuple(cfg.get("turns") or ()))
 
 
 def _fix_length(record: EcgRecord, item: InputImage) -> np.ndarray:
@@ -81,8 +101,9 @@ def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) 
         from ecgdl.viz.segments import segments_from_meta
 
         segments = segments_from_meta(record.meta)
-        if segments:
-            over = overlay_prediction(image, EcgRecord(sig, item.fs_hz), segments)
+        if segments:  # in the pixels of the page as it was read (turned the right way up)
+            page = turn_image(image, int((record.meta or {}).get("turned_deg", 0)))
+            over = overlay_prediction(page, EcgRecord(sig, item.fs_hz), segments)
             cv2.imwrite(str(out_dir / f"{item.stem}-overlay.png"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
     meta = record.meta or {}
     # no truth here: how well the limb leads obey Einthoven / Goldberger is the consistency check we have. A
@@ -92,10 +113,14 @@ def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) 
     else:
         consistency = einthoven_consistency_db(sig, item.fs_hz)
         einthoven_db, goldberger_db = consistency.einthoven_db, consistency.goldberger_db
+    confidence = meta.get("confidence")
+    low = confidence is not None and digitizer.confidence.is_low(confidence)
     return {
         "einthoven_db": round(float(einthoven_db), 3),
         "goldberger_db": round(float(goldberger_db), 3),
-        "status": "ok",
+        "confidence": None if confidence is None else round(float(confidence), 4),
+        "turned_deg": meta.get("turned_deg"),
+        "status": "low_confidence" if low else "ok",
         "seconds": round(time.perf_counter() - t0, 3),
         "layout": meta.get("layout"),
         "px_per_mm": meta.get("px_per_mm"),
@@ -109,7 +134,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     out_dir = resolve_output_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = discover_inputs(cfg.input, float(cfg.default_fs_hz))
-    digitizer = build_digitizer(cfg.model, cfg.get("ckpt_path"))
+    digitizer = self_checked(build_digitizer(cfg.model, cfg.get("ckpt_path")), cfg)
     report_path = out_dir / "report.csv"
     previous = pd.read_csv(report_path, dtype={"stem": str}) if report_path.is_file() else None
     rows: dict[str, dict] = {} if previous is None else {r["stem"]: r for r in previous.to_dict("records")}
@@ -137,12 +162,21 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             "%d images already had outputs in %s: kept (overwrite=true to redo them)", n_skipped, out_dir
         )
     table = pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS)
-    ok = table[table["status"] == "ok"]
+    ok = table[table["status"].isin(READ_STATUSES)]
+    n_low = int((table["status"] == "low_confidence").sum())
+    if n_low:
+        log.warning(
+            "%d of %d readings have low confidence (status low_confidence in %s)",
+            n_low,
+            len(table),
+            report_path,
+        )
     metrics = {
         "einthoven_db_median": float(ok["einthoven_db"].median()) if len(ok) else None,
         "goldberger_db_median": float(ok["goldberger_db"].median()) if len(ok) else None,
         "n_images": len(items),
         "n_predicted": n_done,
+        "n_low_confidence": n_low,
         "n_skipped": n_skipped,
         "n_failed": len(failures),
         "report": str(report_path),

@@ -25,7 +25,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 NEEDS_SHARED = {("signals", "ptbxl"), ("signals", "kaggle"), ("data", "kaggle")}
 #: options of a top-level config other than train's: Kaggle folders are scored by evaluate.py (training needs a data
 #: module that renders pages; train.yaml's tags read data.aug, which a Kaggle folder has not)
-CONFIG_OF = {("data", "kaggle"): "evaluate"}
+CONFIG_OF = {("data", "kaggle"): "evaluate", ("confidence", "default"): "predict"}
 #: data module overrides that keep a batch small: 2 pages of 3 training crops each, one validation page
 TINY_DATA = [
     "data.num_workers=0",

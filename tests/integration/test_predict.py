@@ -95,3 +95,37 @@ def test_predict_with_the_shipped_cnn_weights(make_cfg, shared_data, tmp_path) -
     values = pd.read_csv(tmp_path / "841-0001.csv").to_numpy()
     assert values.shape == (5000, 12) and np.isfinite(values[:, 1]).all()
     assert np.nanstd(values[:, 1]) > 0.05  # a real trace, not a flat line
+
+
+@pytest.mark.parametrize("turn", [180, 90])
+def test_a_page_lying_turned_is_read_the_right_way_up(make_cfg, tmp_path, turn: int) -> None:
+    """A generated page saved turned by 90 / 180 degrees: the upright reading breaks the limb-lead identities,
+    so the page is read again turned, and the kept reading matches the page read upright."""
+    import cv2
+
+    from ecgdl.metrics import snr_kaggle
+    from ecgdl.models.selfcheck import turn_image
+    from ecgdl.render.renderer import RenderConfig, render_ecg
+    from ecgdl.signals.synthetic import generate_ecg
+
+    record = generate_ecg(np.random.default_rng(11), 500.0)
+    image, truth = render_ecg(record, RenderConfig(pulse="start"), np.random.default_rng(12))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, img in (("upright", image), ("turned", turn_image(image, turn))):
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out"
+    predict.run(make_cfg("predict", ["model=classical", f"input={folder}", f"output_dir={out}"]))
+    report = pd.read_csv(out / "report.csv").set_index("stem")
+    assert report.loc["upright", "turned_deg"] == 0 and report.loc["upright", "status"] == "ok"
+    assert (turn + report.loc["turned", "turned_deg"]) % 360 == 0
+    assert report.loc["turned", "status"] == "ok" and report.loc["turned", "confidence"] >= 0.5
+    for stem in ("upright", "turned"):
+        pred = pd.read_csv(out / f"{stem}.csv").to_numpy()
+        kept = np.where(np.isfinite(truth.record.signal_mv), np.nan_to_num(pred), np.nan)
+        assert snr_kaggle(truth.record.signal_mv, kept, 500.0).snr_db > 15.0
+    # without turns the turned page is written, flagged low_confidence
+    out2 = tmp_path / "out2"
+    predict.run(make_cfg("predict", ["model=classical", f"input={folder}", f"output_dir={out2}", "turns=[]"]))
+    report = pd.read_csv(out2 / "report.csv").set_index("stem")
+    assert report.loc["turned", "status"] == "low_confidence" and report.loc["turned", "turned_deg"] == 0

@@ -1,0 +1,81 @@
+"""Self-checked reading: what a page leaves open is decided by reading the candidates and keeping the most
+consistent reading.
+
+A page may lie turned by 90, 180 or 270 degrees (a scan fed sideways, a photo taken upside down). Read as it
+lies, such a page gives a full 12-lead record that breaks the limb-lead identities; its confidence
+(:class:`~ecgdl.metrics.confidence.ConfidenceModel`) is low. :class:`SelfCheckedDigitizer` wraps any
+:class:`~ecgdl.digitizer.Digitizer`: it reads the page as it lies and, only when that reading's confidence is
+under the threshold, reads it again turned by each of ``turns`` until one reading passes it, and keeps that one
+(a page read well costs one reading; when no turn passes, the page as it lies). The record's meta gets ``confidence``, ``turned_deg`` (counter-clockwise turn
+applied to the input before the kept reading; its ``segments`` are in that turned image's pixels) and
+``readings_tried``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ecgdl.digitizer import DigitizationError, Digitizer
+from ecgdl.metrics.confidence import ConfidenceModel
+from ecgdl.signals.record import EcgRecord
+
+__all__ = ["SelfCheckedDigitizer", "turn_image"]
+
+
+def turn_image(image_rgb: np.ndarray, turn_deg: int) -> np.ndarray:
+    """``image_rgb`` turned counter-clockwise by ``turn_deg`` (a multiple of 90)."""
+    if turn_deg % 90:
+        raise ValueError(f"turns are multiples of 90 degrees, got {turn_deg}")
+    k = (turn_deg // 90) % 4
+    return image_rgb if k == 0 else np.ascontiguousarray(np.rot90(image_rgb, k))
+
+
+class SelfCheckedDigitizer:
+    """``reader`` with its readings' confidence, and turned pages read the right way up (module docstring).
+
+    Args:
+        reader: any digitizer.
+        confidence: the confidence model of its readings.
+        turns: counter-clockwise turns (degrees) tried, in this order, when a reading is under the threshold;
+            empty: never turned.
+    """
+
+    def __init__(self, reader: Digitizer, confidence: ConfidenceModel, turns: Sequence[int] = (180, 90, 270)):
+        for t in turns:
+            if t % 90 or not t % 360 > 0:
+                raise ValueError(f"turns must be 90, 180 or 270 degrees, got {list(turns)}")
+        self.reader = reader
+        self.confidence = confidence
+        self.turns = tuple(int(t) % 360 for t in turns)
+
+    def __getattr__(self, name: str):
+        # everything else (eval(), load_weights, needs_truth, ...) is the reader's
+        return getattr(self.reader, name)
+
+    def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int, **kwargs) -> EcgRecord:
+        readings: list[tuple[float, int, EcgRecord]] = []
+        tried: list[dict] = []
+        errors: list[str] = []
+        for turn in (0, *self.turns):
+            try:
+                rec = self.reader.digitize(turn_image(image_rgb, turn), fs_hz, n_samples, **kwargs)
+            except DigitizationError as exc:
+                errors.append(f"turned {turn}: {exc}" if turn else str(exc))
+                tried.append({"turned_deg": turn, "error": str(exc)})
+                continue
+            conf = self.confidence.of(rec.signal_mv, fs_hz, rec.meta)
+            tried.append({"turned_deg": turn, "confidence": round(conf, 4)})
+            readings.append((conf, turn, rec))
+            if not self.confidence.is_low(conf):
+                break
+        if not readings:
+            raise DigitizationError("; ".join(errors))
+        # a turned reading is kept only when it passes the threshold: among readings that all fail it, the
+        # page as it lies (when it could be read) is the likelier one
+        confident = [r for r in readings if not self.confidence.is_low(r[0])]
+        upright = [r for r in readings if r[1] == 0]
+        conf, turn, rec = confident[0] if confident else (upright or sorted(readings, key=lambda r: -r[0]))[0]
+        meta = {**(rec.meta or {}), "confidence": conf, "turned_deg": turn, "readings_tried": tried}
+        return EcgRecord(rec.signal_mv, rec.fs_hz, rec.record_id, meta)

@@ -1,0 +1,158 @@
+"""Reading confidence (ecgdl.metrics.confidence) and self-checked reading of turned pages (ecgdl.models.selfcheck)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgdl.constants import LEADS
+from ecgdl.digitizer import DigitizationError, Digitizer
+from ecgdl.metrics.confidence import FEATURES, ConfidenceModel, confidence_features, fit_confidence
+from ecgdl.models.selfcheck import SelfCheckedDigitizer, turn_image
+from ecgdl.signals.record import EcgRecord
+
+FS, N = 500.0, 5000
+
+
+def _limb_record(rng: np.random.Generator, consistent: bool) -> np.ndarray:
+    """12 leads; I, II, III and the augmented leads obey Einthoven / Goldberger when ``consistent``."""
+    t = np.arange(N) / FS
+    lead_i = 0.6 * np.sin(2 * np.pi * 1.2 * t) + 0.05 * rng.normal(size=N)
+    lead_ii = 0.9 * np.sin(2 * np.pi * 1.2 * t + 0.4) + 0.05 * rng.normal(size=N)
+    lead_iii = lead_ii - lead_i if consistent else rng.normal(0.0, 0.5, N)
+    sig = np.zeros((N, 12))
+    sig[:, LEADS.index("I")], sig[:, LEADS.index("II")], sig[:, LEADS.index("III")] = (
+        lead_i,
+        lead_ii,
+        lead_iii,
+    )
+    sig[:, LEADS.index("aVR")] = -(lead_i + lead_ii) / 2
+    sig[:, LEADS.index("aVL")] = lead_i - lead_ii / 2
+    sig[:, LEADS.index("aVF")] = lead_ii - lead_i / 2
+    if not consistent:
+        sig[:, LEADS.index("aVL")] = rng.normal(0.0, 0.5, N)
+    sig[:, 6:] = rng.normal(0.0, 0.3, (N, 6))
+    return sig
+
+
+def test_confidence_features_use_the_raw_figures_and_clip_them() -> None:
+    feats = confidence_features(
+        np.zeros((N, 12)),
+        FS,
+        {
+            "raw_einthoven_db": 75.0,
+            "raw_goldberger_db": float("nan"),
+            "grid_found": False,
+            "missing_leads": ["V1"],
+        },
+    )
+    assert feats == {"einthoven_db": 40.0, "goldberger_db": -10.0, "grid_found": 0.0, "missing_leads": 1.0}
+    assert set(feats) == set(FEATURES)
+
+
+def test_confidence_features_measure_the_signal_without_raw_figures() -> None:
+    rng = np.random.default_rng(0)
+    good = confidence_features(_limb_record(rng, True), FS, None)
+    bad = confidence_features(_limb_record(rng, False), FS, None)
+    assert good["einthoven_db"] == 40.0 and good["goldberger_db"] == 40.0  # exact identities
+    assert bad["einthoven_db"] < 5.0 and bad["goldberger_db"] < 5.0
+    assert good["grid_found"] == 1.0 and good["missing_leads"] == 0.0
+
+
+def test_fitted_confidence_separates_consistent_from_inconsistent_readings() -> None:
+    rng = np.random.default_rng(1)
+    e_db = np.r_[rng.normal(20, 4, 60), rng.normal(2, 3, 60)]
+    feats = [
+        {"einthoven_db": e, "goldberger_db": e + rng.normal(0, 3), "grid_found": 1.0, "missing_leads": 0.0}
+        for e in e_db
+    ]
+    snr = np.r_[rng.normal(18, 3, 60), rng.normal(0, 3, 60)]
+    model = fit_confidence(feats, snr, good_db=10.0)
+    conf = np.array([model(f) for f in feats])
+    assert conf[:60].mean() > 0.85 and conf[60:].mean() < 0.15
+    assert model.weights["einthoven_db"] > 0  # more consistent -> more confident
+    assert model({**feats[0], "einthoven_db": 30.0}) > model({**feats[0], "einthoven_db": 0.0})
+
+
+def test_confidence_model_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="unknown confidence feature"):
+        ConfidenceModel(weights={"snr": 1.0})
+    with pytest.raises(ValueError, match="threshold"):
+        ConfidenceModel(threshold=1.5)
+    assert ConfidenceModel()({f: 3.0 for f in FEATURES}) == 0.5
+    with pytest.raises(ValueError, match="at least 4"):
+        fit_confidence([{f: 0.0 for f in FEATURES}] * 2, [1.0, 20.0])
+
+
+class _UprightOnly:
+    """Reads a consistent record when the picture's marked corner is at its top left, garbage otherwise;
+    counts its readings."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.rng = np.random.default_rng(2)
+
+    def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int) -> EcgRecord:
+        self.calls += 1
+        upright = bool(image_rgb[0, 0, 0] == 255)
+        return EcgRecord(_limb_record(self.rng, upright), fs_hz, "page", {"layout": "3x4+II"})
+
+
+def _marked(h: int = 60, w: int = 90) -> np.ndarray:
+    img = np.zeros((h, w, 3), np.uint8)
+    img[0, 0] = 255
+    return img
+
+
+CONF = ConfidenceModel(intercept=-3.0, weights={"einthoven_db": 0.3}, threshold=0.5)
+
+
+def test_turn_image_turns_counter_clockwise() -> None:
+    img = _marked()
+    assert turn_image(img, 0) is img
+    turned = turn_image(img, 90)
+    assert turned.shape == (90, 60, 3) and turned[-1, 0, 0] == 255  # the top-left corner goes to bottom left
+    assert np.array_equal(turn_image(turn_image(img, 90), 270), img)
+    with pytest.raises(ValueError, match="multiples of 90"):
+        turn_image(img, 45)
+
+
+def test_an_upright_page_is_read_once() -> None:
+    reader = _UprightOnly()
+    checked = SelfCheckedDigitizer(reader, CONF)
+    assert isinstance(checked, Digitizer)
+    rec = checked.digitize(_marked(), FS, N)
+    assert reader.calls == 1
+    assert rec.meta["turned_deg"] == 0 and rec.meta["confidence"] > 0.9
+    assert rec.meta["layout"] == "3x4+II"  # the reader's meta is kept
+
+
+@pytest.mark.parametrize("page_turn", [90, 180, 270])
+def test_a_turned_page_is_read_the_right_way_up(page_turn: int) -> None:
+    reader = _UprightOnly()
+    checked = SelfCheckedDigitizer(reader, CONF, turns=(180, 90, 270))
+    picture = turn_image(_marked(), page_turn)  # the page as it lies in the picture
+    rec = checked.digitize(picture, FS, N)
+    assert (page_turn + rec.meta["turned_deg"]) % 360 == 0
+    assert rec.meta["confidence"] > 0.9
+    tried = [r["turned_deg"] for r in rec.meta["readings_tried"]]
+    assert (
+        tried == [0, 180, 90, 270][: tried.index(rec.meta["turned_deg"]) + 1]
+    )  # stops at the first good one
+
+
+def test_without_turns_a_turned_page_keeps_its_low_confidence() -> None:
+    rec = SelfCheckedDigitizer(_UprightOnly(), CONF, turns=()).digitize(turn_image(_marked(), 180), FS, N)
+    assert rec.meta["turned_deg"] == 0 and CONF.is_low(rec.meta["confidence"])
+
+
+def test_a_page_no_turn_can_read_raises_every_reason() -> None:
+    class Failing:
+        def digitize(self, image_rgb, fs_hz, n_samples):
+            raise DigitizationError(f"layout: found 1 row(s) in a {image_rgb.shape[1]} px wide picture")
+
+    with pytest.raises(DigitizationError, match="turned 90: layout") as err:
+        SelfCheckedDigitizer(Failing(), CONF).digitize(_marked(), FS, N)
+    assert str(err.value).count("layout:") == 4
+    with pytest.raises(ValueError, match="90, 180 or 270"):
+        SelfCheckedDigitizer(Failing(), CONF, turns=(45,))
