@@ -9,9 +9,13 @@ models="${1:-classical,cnn}"
 pages="${2:-12}"
 out=outputs/results
 python evaluate.py -m "model=${models}" data=synth render=kaggle "data.test_size=${pages}" \
-  data.aug=clean,scan,bw_scan,photo,screen,stained,damaged,mold hydra.sweep.dir="${out}/synth_kaggle"
+  data.aug=clean,scan,bw_scan,photo,screen,stained,damaged,mold,wrinkled,turned hydra.sweep.dir="${out}/synth_kaggle"
 python evaluate.py -m "model=${models}" data=synth render=varied data.aug=clean data.test_size=24 \
   hydra.sweep.dir="${out}/synth_varied"
+# the wild pages: every layout / speed / gain / dpi / grid colour / pulse style under every preset (per_condition.csv
+# in each run breaks them down by style and degradation)
+python evaluate.py -m "model=${models}" data=synth render=varied data.aug=wild data.test_size=48 set_name=wild \
+  hydra.sweep.dir="${out}/wild"
 if [ -d ../shared/data/ptbxl500 ]; then  # real PTB-XL signals drawn with any pen width (ECG-Image-Kit's 2 px)
   python evaluate.py -m "model=${models}" data=synth signals=ptbxl render=kaggle render.stroke_supersample_share=1.0 \
     data.aug=clean "data.test_size=${pages}" set_name=ptbxl_thin hydra.sweep.dir="${out}/ptbxl_thin"

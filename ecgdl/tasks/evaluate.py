@@ -110,8 +110,38 @@ def _render_columns(truth: Any) -> dict[str, Any]:
         "gain_mm_per_mv": truth.gain_mm_per_mv,
         "dpi": truth.dpi,
         "pulse": truth.meta.get("pulse"),
-        "has_grid": truth.grid is not None,
+        "has_grid": truth.grid is not None or truth.meta.get("grid_before_aug") is not None,
     }
+
+
+#: per_image.csv columns that say how a page was drawn or degraded (rendered pages only)
+CONDITIONS = ("image_type", "true_layout", "speed_mm_per_s", "gain_mm_per_mv", "dpi", "pulse", "has_grid")
+
+
+def _n_low_confidence(frame: pd.DataFrame, confidence) -> int | None:
+    """How many readings fell under the confidence threshold (None without a confidence model)."""
+    if confidence is None or "confidence" not in frame:
+        return None
+    return int(frame["confidence"].lt(confidence.threshold).sum())
+
+
+def _per_condition(frame: pd.DataFrame) -> pd.DataFrame:
+    """The dataset score (dB) of the pages of each value of each condition column (degradation preset, layout,
+    speed, gain, dpi, pulse position, grid): columns condition, value, n_images, snr_db."""
+    rows = []
+    for col in CONDITIONS:
+        if col not in frame or frame[col].isna().all():
+            continue
+        for value, db in per_type_db(frame.assign(_v=frame[col].astype(str)), "_v").items():
+            rows.append(
+                {
+                    "condition": col,
+                    "value": value,
+                    "n_images": int((frame[col].astype(str) == value).sum()),
+                    "snr_db": db,
+                }
+            )
+    return pd.DataFrame(rows, columns=["condition", "value", "n_images", "snr_db"])
 
 
 def _eval_set_name(cfg: DictConfig) -> str:
@@ -206,6 +236,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "n_images": len(frame),
         "n_failed": int((~ok).sum()),
         "per_type": per_type,
+        "n_low_confidence": _n_low_confidence(frame, getattr(digitizer, "confidence", None)),
         "seconds_per_image": float(frame.loc[ok, "seconds"].mean()) if ok.any() else float("nan"),
         "model": hydra_choice("model"),
         "data": hydra_choice("data"),
@@ -221,6 +252,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     lags = pd.DataFrame(result.lead_lag, index=ids, columns=list(LEADS))
     lags.rename_axis("image_id").to_csv(out_dir / "per_lead_lag.csv")
     pd.Series(per_type, name="snr_db").rename_axis("image_type").to_csv(out_dir / "per_type.csv")
+    _per_condition(frame).to_csv(out_dir / "per_condition.csv", index=False)
     if cfg.overlays > 0:
         _save_overlays(items_by_id, preds, frame, lead_db, out_dir / "overlays", int(cfg.overlays))
     write_metrics(out_dir / "metrics.json", metrics)

@@ -49,6 +49,11 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     log.info("output folder: %s", out_dir)
 
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data, _convert_="all")
+    if not isinstance(datamodule, L.LightningDataModule):
+        raise ValueError(
+            f"data={hydra_choice('data') or cfg.data.get('_target_')} is a set of images to evaluate "
+            f"({type(datamodule).__name__}), not training data: train with data=synth (pages rendered on the fly)"
+        )
     model = hydra.utils.instantiate(cfg.model, _convert_="all")
     if not isinstance(model, L.LightningModule):
         model = DigitizerEvalModule(model)  # a training-free digitizer: validated and tested only

@@ -257,7 +257,7 @@ def test_every_callback_set_instantiates(make_cfg, option: str) -> None:
 
 
 def test_the_monitored_metric_is_interpolated_into_callbacks_and_model(make_cfg) -> None:
-    """``monitor`` is set once (conf/monitor/default.yaml): an experiment that monitors another metric moves every
+    """``monitor`` is set once (conf/objective/default.yaml): an experiment that monitors another metric moves every
     callback that watches it, and the model, with it."""
     for overrides, monitor in (([], "val/snr_db"), (["experiment=unet_page"], "val/iou")):
         cfg = make_cfg("train", overrides)
