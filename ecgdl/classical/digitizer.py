@@ -46,7 +46,13 @@ from ecgdl.classical.assembly import complete_leads, segment_signals
 from ecgdl.classical.debug import DebugWriter, draw_layout
 from ecgdl.classical.frame import PageFrame, calibrate_page, frame_without_grid, rectify_page, working_image
 from ecgdl.classical.homography import warp_image
-from ecgdl.classical.ink import PageInk, ink_probability, page_ink, with_split_strokes_if_clean
+from ecgdl.classical.ink import (
+    INK_MODEL_MODES,
+    PageInk,
+    ink_probability,
+    page_ink,
+    with_split_strokes_if_clean,
+)
 from ecgdl.classical.layout import build_segments
 from ecgdl.classical.meta import PageFindings, record_meta
 from ecgdl.classical.page import PageGeometry, Pulse, RowBand
@@ -139,6 +145,11 @@ class ClassicalDigitizer:
             sample times: ``"cubic"`` (a spline; gaps in the trace longer than ``max_spline_gap_s`` joined by
             a straight line) or ``"linear"`` (see :mod:`ecgdl.classical.resample`).
         debug_dir: if set, one PNG per stage is written there (``<record_id>_<stage>.png``).
+        ink_model: a callable page (H x W x 3 uint8) -> trace probability (H x W); ``ink_model_mode`` says how
+            it is used: ``"replace"`` (the probability is the ink: how page networks are read out) or
+            ``"veto"`` (the colour ink, kept only within 1 mm of where the probability reaches 0.5: a learned
+            second opinion that drops shading, dark grid lines and noise the colours took for trace; see
+            :class:`ecgdl.models.ink.InkSegmenter`).
     """
 
     def __init__(
@@ -179,6 +190,7 @@ class ClassicalDigitizer:
         debug_dir: str | None = None,
         read_print: bool = True,
         ink_model: Callable[[np.ndarray], np.ndarray] | None = None,
+        ink_model_mode: str = "replace",
         split_strokes_max_noise: float | None = 0.005,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
@@ -225,7 +237,12 @@ class ClassicalDigitizer:
         self.row_follow_mm = float(row_follow_mm)
         self.row_ends_tol_mm = float(row_ends_tol_mm)
         self.debug_dir = debug_dir
+        if ink_model_mode not in INK_MODEL_MODES:
+            raise ValueError(
+                f"unknown ink_model_mode {ink_model_mode!r}; valid: {', '.join(INK_MODEL_MODES)}"
+            )
         self.ink_model = ink_model
+        self.ink_model_mode = ink_model_mode
         self.read_print = bool(read_print)
         self.split_strokes_max_noise = (
             None if split_strokes_max_noise is None else float(split_strokes_max_noise)
@@ -424,7 +441,7 @@ class ClassicalDigitizer:
         """Stage 2 and the pulse search of stage 3 on ``frame`` (``prob``: the ``ink_model``'s trace
         probability, or None; ``paper``: the page's paper mask, or None when all of it is paper)."""
         ppm = frame.cal.px_per_mm
-        ink, rows = ink_and_rows(frame.page, ppm, prob, self.row_follow_mm, paper)
+        ink, rows = ink_and_rows(frame.page, ppm, prob, self.row_follow_mm, paper, self.ink_model_mode)
         clock.lap("gridremoval")
         if dbg.enabled:
             dbg.save("2_ink", ((1.0 - ink.weight) * 255).astype(np.uint8))

@@ -29,6 +29,8 @@ from ecgdl.classical.trace import column_runs, stroke_width
 from ecgdl.digitizer import DigitizationError
 
 __all__ = [
+    "INK_MODEL_MODES",
+    "VETO_REACH_MM",
     "PageInk",
     "ink_probability",
     "page_ink",
@@ -58,6 +60,12 @@ class PageInk:
     thin: InkMap | None
 
 
+#: how a learned trace probability is used (:func:`page_ink_map`)
+INK_MODEL_MODES = ("replace", "veto")
+#: ``veto``: colour ink this far (mm) from the learned trace is dropped
+VETO_REACH_MM = 1.0
+
+
 def ink_probability(ink_model: Callable[[np.ndarray], np.ndarray], page: np.ndarray) -> np.ndarray:
     """The ``ink_model``'s trace probability of the page, checked and clipped to [0, 1]."""
     prob = np.asarray(ink_model(page), dtype=np.float32)
@@ -74,12 +82,28 @@ def page_ink_map(
     threshold: float | None,
     prob: np.ndarray | None = None,
     paper: np.ndarray | None = None,
+    prob_mode: str = "replace",
 ) -> InkMap:
     """Trace ink with specks (dust, noise, grid-crossing remnants) under ~0.6 mm removed: from the page's
     colours, or from a trace probability ``prob`` (an ``ink_model``'s, thresholded at 0.5 by default);
-    ``paper``: the page's paper mask (None: all), see :func:`~ecgdl.classical.gridremoval.extract_ink`."""
-    if prob is None:
+    ``paper``: the page's paper mask (None: all), see :func:`~ecgdl.classical.gridremoval.extract_ink`.
+    ``prob_mode`` ``"veto"``: the colour ink, kept only within ``VETO_REACH_MM`` of where ``prob`` reaches 0.5
+    (the probability comes from a coarser page: it says where the trace runs, the colours how much of each
+    pixel it covers)."""
+    if prob is None or prob_mode == "veto":
         ink = extract_ink(page, px_per_mm=px_per_mm, threshold=threshold, paper=paper)
+        if prob is not None:
+            reach = max(1, round(VETO_REACH_MM * px_per_mm))
+            near = cv2.dilate(
+                (prob >= 0.5).astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+            )
+            keep = near.astype(bool)
+            ink = InkMap(
+                np.where(keep, ink.weight, 0.0).astype(np.float32),
+                ink.mask & keep,
+                ink.threshold,
+                ink.grid_residual,
+            )
     else:
         t = 0.5 if threshold is None else float(threshold)
         ink = InkMap(prob, prob >= t, t)

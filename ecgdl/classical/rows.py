@@ -41,14 +41,16 @@ def ink_and_rows(
     prob: np.ndarray | None,
     follow_mm: float,
     paper: np.ndarray | None = None,
+    prob_mode: str = "replace",
 ) -> tuple[InkMap, list[RowBand]]:
     """The page's ink and its rows of trace (see the module docstring); ``prob``: a learned trace probability
     instead of the page's colours; ``follow_mm``: how far a row's ends are followed through continuing ink;
-    ``paper``: the page's paper mask (None: all of it is paper)."""
-    ink = page_ink_map(page, px_per_mm, None, prob, paper)
+    ``paper``: the page's paper mask (None: all of it is paper); ``prob_mode``: how ``prob`` is used
+    (:func:`~ecgdl.classical.ink.page_ink_map`)."""
+    ink = page_ink_map(page, px_per_mm, None, prob, paper, prob_mode)
     rows = find_rows(ink.mask, px_per_mm, follow_mm=follow_mm)
     if len(rows) < 3:
-        faint = page_ink_map(page, px_per_mm, max(0.1, 0.45 * ink.threshold), prob, paper)
+        faint = page_ink_map(page, px_per_mm, max(0.1, 0.45 * ink.threshold), prob, paper, prob_mode)
         rows_f = find_rows(faint.mask, px_per_mm, follow_mm=follow_mm)
         if len(rows_f) > len(rows):
             ink, rows = faint, rows_f

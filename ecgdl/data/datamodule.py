@@ -38,7 +38,9 @@ class EcgDataModule(L.LightningDataModule):
 
     ``source`` gives records (``__len__``, ``get(index, rng)``); ``render`` draws page settings; ``aug`` degrades
     training pages and ``eval_aug`` (default: the same) the fixed validation/test pages. Each loader worker runs
-    OpenCV on ``worker_cv2_threads`` threads.
+    OpenCV on ``worker_cv2_threads`` threads. With target ``page``, ``page_patch_hw`` trains on
+    ``patches_per_page`` patches of each (``page_size_hw``) page instead of the whole page (validation and test
+    keep whole pages).
     """
 
     def __init__(
@@ -59,6 +61,8 @@ class EcgDataModule(L.LightningDataModule):
         seed: int = 42,
         eval_source=None,
         worker_cv2_threads: int = 1,
+        page_patch_hw: tuple[int, int] | None = None,
+        patches_per_page: int = 1,
     ) -> None:
         super().__init__()
         if isinstance(aug, str):
@@ -78,7 +82,13 @@ class EcgDataModule(L.LightningDataModule):
         first = "crops" if target == "auto" else target
         common = dict(target=first, page_size_hw=tuple(page_size_hw), crop=crop or CropSpec())
         self.train_set = PageDataset(
-            self.train_factory, "train", train_size, crops_per_page=crops_per_page, **common
+            self.train_factory,
+            "train",
+            train_size,
+            crops_per_page=crops_per_page,
+            patch_hw=None if page_patch_hw is None else tuple(page_patch_hw),
+            patches_per_page=patches_per_page,
+            **common,
         )
         self.val_set = PageDataset(self.eval_factory, "val", val_size, **common)
         self.test_set = PageDataset(self.eval_factory, "test", test_size, **common)

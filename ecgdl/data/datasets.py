@@ -38,6 +38,8 @@ class PageDataset(Dataset):
         page_size_hw: tuple[int, int] = (850, 1100),
         crop: CropSpec | None = None,
         crops_per_page: int | None = None,
+        patch_hw: tuple[int, int] | None = None,
+        patches_per_page: int = 1,
     ) -> None:
         self.set_target(target)
         if size < 1:
@@ -46,6 +48,8 @@ class PageDataset(Dataset):
         self.page_size_hw = tuple(page_size_hw)
         self.crop = crop or CropSpec()
         self.crops_per_page = crops_per_page
+        self.patch_hw = None if patch_hw is None else tuple(int(v) for v in patch_hw)
+        self.patches_per_page = int(patches_per_page)
 
     def set_target(self, target: str) -> None:
         if target not in TARGETS:
@@ -72,6 +76,21 @@ class PageDataset(Dataset):
             return item
         if self.target == "page":
             t = page_target(image, truth, self.page_size_hw)
+            if self.patch_hw is not None:  # training on patches of the page: several per rendered page
+                rng = self.factory.rng_for(self.split, int(index), stream=3)
+                boxes = page_patches(t["mask"], self.patch_hw, self.patches_per_page, rng)
+                item.update(
+                    image=torch.stack(
+                        [_to_chw(t["image"][y : y + ph, x : x + pw]) for y, x, ph, pw in boxes]
+                    ),
+                    mask=torch.stack(
+                        [
+                            torch.from_numpy(t["mask"][y : y + ph, x : x + pw] > 0)[None].float()
+                            for y, x, ph, pw in boxes
+                        ]
+                    ),
+                )
+                return item
             item.update(image=_to_chw(t["image"]), mask=torch.from_numpy(t["mask"] > 0)[None].float())
             return item
         canon = rectify_to_clean(image, truth, clean)
@@ -96,6 +115,28 @@ class PageDataset(Dataset):
         return item
 
 
+def page_patches(
+    mask: np.ndarray, patch_hw: tuple[int, int], n: int, rng: np.random.Generator, on_trace: float = 0.75
+) -> list[tuple[int, int, int, int]]:
+    """``n`` boxes (y, x, h, w) of ``patch_hw`` (clipped to the page) inside a page whose trace ``mask`` is
+    given: a share ``on_trace`` centred on a random trace pixel (the trace covers about 1 % of a page), the
+    others anywhere (grid, text, margins and background are what the network must learn to leave out)."""
+    h, w = mask.shape[:2]
+    ph, pw = min(patch_hw[0], h), min(patch_hw[1], w)
+    ys, xs = np.nonzero(mask)
+    boxes = []
+    for _ in range(n):
+        if ys.size and rng.random() < on_trace:
+            k = int(rng.integers(ys.size))
+            cy, cx = int(ys[k]), int(xs[k])
+        else:
+            cy, cx = int(rng.integers(h)), int(rng.integers(w))
+        y = int(np.clip(cy - ph // 2, 0, h - ph))
+        x = int(np.clip(cx - pw // 2, 0, w - pw))
+        boxes.append((y, x, ph, pw))
+    return boxes
+
+
 def collate_pages(items: list[dict]) -> dict:
     """Stack page-level fields; crops from all pages are concatenated, with ``page`` saying which page each is.
     Raw pages (target ``raw``) differ in size and stay a list of H x W x 3 uint8 arrays."""
@@ -117,7 +158,17 @@ def collate_pages(items: list[dict]) -> dict:
     return out
 
 
-_PER_CROP = ("image", "trace_y", "px_per_mv", "baseline_y", "lead_index", "t0_s", "s_per_col", "clean")
+_PER_CROP = (
+    "image",
+    "mask",
+    "trace_y",
+    "px_per_mv",
+    "baseline_y",
+    "lead_index",
+    "t0_s",
+    "s_per_col",
+    "clean",
+)
 
 
 class EpochSampler(Sampler[int]):

@@ -5,8 +5,9 @@ A page may lie turned by 90, 180 or 270 degrees (a scan fed sideways, a photo ta
 lies, such a page gives a full 12-lead record that breaks the limb-lead identities; its confidence
 (:class:`~ecgdl.metrics.confidence.ConfidenceModel`) is low. :class:`SelfCheckedDigitizer` wraps any
 :class:`~ecgdl.digitizer.Digitizer`: it reads the page as it lies and, only when that reading's confidence is
-under the threshold, reads it again turned by each of ``turns`` until one reading passes it, and keeps that one
-(a page read well costs one reading; when no turn passes, the page as it lies). The record's meta gets ``confidence``, ``turned_deg`` (counter-clockwise turn
+under the threshold, reads it again turned by each of ``turns``, then (as it lies) with a ``fallback`` reader,
+until one reading passes it, and keeps that one (a page read well costs one reading; when none passes, the most
+confident reading of the page as it lies). The record's meta gets ``confidence``, ``turned_deg`` (counter-clockwise turn
 applied to the input before the kept reading; its ``segments`` are in that turned image's pixels) and
 ``readings_tried``.
 """
@@ -40,42 +41,61 @@ class SelfCheckedDigitizer:
         confidence: the confidence model of its readings.
         turns: counter-clockwise turns (degrees) tried, in this order, when a reading is under the threshold;
             empty: never turned.
+        fallback: another digitizer (e.g. :func:`~ecgdl.models.ink.with_learned_ink` of ``reader``) that reads
+            the page as it lies when no turn gave a confident reading (meta ``reader: fallback``).
     """
 
-    def __init__(self, reader: Digitizer, confidence: ConfidenceModel, turns: Sequence[int] = (180, 90, 270)):
+    def __init__(
+        self,
+        reader: Digitizer,
+        confidence: ConfidenceModel,
+        turns: Sequence[int] = (180, 90, 270),
+        fallback: Digitizer | None = None,
+    ):
         for t in turns:
             if t % 90 or not t % 360 > 0:
                 raise ValueError(f"turns must be 90, 180 or 270 degrees, got {list(turns)}")
         self.reader = reader
         self.confidence = confidence
         self.turns = tuple(int(t) % 360 for t in turns)
+        self.fallback = fallback
 
     def __getattr__(self, name: str):
         # everything else (eval(), load_weights, needs_truth, ...) is the reader's
         return getattr(self.reader, name)
 
     def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int, **kwargs) -> EcgRecord:
-        readings: list[tuple[float, int, EcgRecord]] = []
+        readings: list[tuple[float, int, str, EcgRecord]] = []
         tried: list[dict] = []
         errors: list[str] = []
-        for turn in (0, *self.turns):
+        plan = [(self.reader, "reader", t) for t in (0, *self.turns)]
+        if self.fallback is not None:
+            plan.append((self.fallback, "fallback", 0))
+        for reader, name, turn in plan:
+            label = f"{name} turned {turn}" if turn or name != "reader" else ""
             try:
-                rec = self.reader.digitize(turn_image(image_rgb, turn), fs_hz, n_samples, **kwargs)
+                rec = reader.digitize(turn_image(image_rgb, turn), fs_hz, n_samples, **kwargs)
             except DigitizationError as exc:
-                errors.append(f"turned {turn}: {exc}" if turn else str(exc))
-                tried.append({"turned_deg": turn, "error": str(exc)})
+                errors.append(f"{label}: {exc}" if label else str(exc))
+                tried.append({"reader": name, "turned_deg": turn, "error": str(exc)})
                 continue
             conf = self.confidence.of(rec.signal_mv, fs_hz, rec.meta)
-            tried.append({"turned_deg": turn, "confidence": round(conf, 4)})
-            readings.append((conf, turn, rec))
+            tried.append({"reader": name, "turned_deg": turn, "confidence": round(conf, 4)})
+            readings.append((conf, turn, name, rec))
             if not self.confidence.is_low(conf):
                 break
         if not readings:
             raise DigitizationError("; ".join(errors))
         # a turned reading is kept only when it passes the threshold: among readings that all fail it, the
-        # page as it lies (when it could be read) is the likelier one
+        # page as it lies is the likelier one (the more confident of its readings)
         confident = [r for r in readings if not self.confidence.is_low(r[0])]
-        upright = [r for r in readings if r[1] == 0]
-        conf, turn, rec = confident[0] if confident else (upright or sorted(readings, key=lambda r: -r[0]))[0]
-        meta = {**(rec.meta or {}), "confidence": conf, "turned_deg": turn, "readings_tried": tried}
+        upright = sorted((r for r in readings if r[1] == 0), key=lambda r: -r[0])
+        conf, turn, name, rec = (confident or upright or sorted(readings, key=lambda r: -r[0]))[0]
+        meta = {
+            **(rec.meta or {}),
+            "confidence": conf,
+            "turned_deg": turn,
+            "reader": name,
+            "readings_tried": tried,
+        }
         return EcgRecord(rec.signal_mv, rec.fs_hz, rec.record_id, meta)

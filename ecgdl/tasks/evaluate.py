@@ -197,6 +197,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 px_per_mm=meta.get("px_per_mm"),
                 confidence=meta.get("confidence"),
                 turned_deg=meta.get("turned_deg"),
+                reader=meta.get("reader"),
             )
             preds[item.image_id] = EcgRecord(sig, item.fs_hz, item.image_id, meta)
         except Exception as exc:  # one bad image never stops the batch; it is scored as all zeros

@@ -7,8 +7,9 @@ image). A failing image is reported and the batch goes on; existing outputs are 
 a killed job resumes where it stopped).
 
 Every reading gets a confidence (``confidence:``, :class:`~ecgdl.metrics.confidence.ConfidenceModel`): a reading
-under its threshold is tried again with the page turned by ``turns`` (:class:`~ecgdl.models.selfcheck.
-SelfCheckedDigitizer`), and one that stays under it is written with status ``low_confidence`` instead of ``ok``.
+under its threshold is tried again with the page turned by ``turns`` and then with the learned ink
+(``fallback_ink``; :class:`~ecgdl.models.selfcheck.SelfCheckedDigitizer`), and one that stays under it is written
+with status ``low_confidence`` instead of ``ok``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ REPORT_COLUMNS = [
     "goldberger_db",
     "confidence",
     "turned_deg",
+    "reader",
     "error",
 ]
 #: statuses of a written reading (a failed image has none)
@@ -73,12 +75,22 @@ def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None, model_n
 
 
 def self_checked(digitizer, cfg: DictConfig):
-    """``digitizer`` with its readings' confidence and turned pages tried (``cfg.confidence``, ``cfg.turns``);
-    a digitizer that reads from the truth (``needs_truth``) is returned as it is."""
+    """``digitizer`` with its readings' confidence, turned pages tried (``cfg.confidence``, ``cfg.turns``) and,
+    with ``cfg.fallback_ink`` (weights of a page network, e.g. ``ink``), a second reading with the learned ink
+    for pages still not confident; a digitizer that reads from the truth (``needs_truth``) is returned as it
+    is, and one without a classical page-geometry stage gets no fallback."""
     if cfg.get("confidence") is None or getattr(digitizer, "needs_truth", False):
         return digitizer
     confidence = hydra.utils.instantiate(cfg.confidence, _convert_="all")
-    return SelfCheckedDigitizer(digitizer, confidence, tuple(cfg.get("turns") or ()))
+    fallback = None
+    if cfg.get("fallback_ink"):
+        from ecgdl.models.ink import InkSegmenter, with_learned_ink
+
+        try:
+            fallback = with_learned_ink(digitizer, InkSegmenter(cfg.fallback_ink))
+        except TypeError as exc:
+            log.info("no learned-ink fallback: %s", exc)
+    return SelfCheckedDigitizer(digitizer, confidence, tuple(cfg.get("turns") or ()), fallback)
 
 
 def _fix_length(record: EcgRecord, item: InputImage) -> np.ndarray:
@@ -120,6 +132,7 @@ def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) 
         "goldberger_db": round(float(goldberger_db), 3),
         "confidence": None if confidence is None else round(float(confidence), 4),
         "turned_deg": meta.get("turned_deg"),
+        "reader": meta.get("reader"),
         "status": "low_confidence" if low else "ok",
         "seconds": round(time.perf_counter() - t0, 3),
         "layout": meta.get("layout"),

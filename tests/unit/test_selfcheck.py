@@ -156,3 +156,29 @@ def test_a_page_no_turn_can_read_raises_every_reason() -> None:
     assert str(err.value).count("layout:") == 4
     with pytest.raises(ValueError, match="90, 180 or 270"):
         SelfCheckedDigitizer(Failing(), CONF, turns=(45,))
+
+
+def test_a_fallback_reads_the_page_as_it_lies_when_no_turn_is_confident() -> None:
+    class Garbage:
+        def __init__(self) -> None:
+            self.rng = np.random.default_rng(3)
+
+        def digitize(self, image_rgb, fs_hz, n_samples):
+            return EcgRecord(_limb_record(self.rng, False), fs_hz, "page", {})
+
+    class Good(Garbage):
+        def digitize(self, image_rgb, fs_hz, n_samples):
+            return EcgRecord(_limb_record(self.rng, True), fs_hz, "page", {"turned_input": image_rgb.shape})
+
+    picture = _marked(60, 90)
+    rec = SelfCheckedDigitizer(Garbage(), CONF, turns=(180,), fallback=Good()).digitize(picture, FS, N)
+    assert rec.meta["reader"] == "fallback" and rec.meta["turned_deg"] == 0
+    assert rec.meta["turned_input"] == picture.shape  # the fallback reads the page as it lies
+    assert [(r["reader"], r["turned_deg"]) for r in rec.meta["readings_tried"]] == [
+        ("reader", 0),
+        ("reader", 180),
+        ("fallback", 0),
+    ]
+    # a confident first reading never calls the fallback
+    rec = SelfCheckedDigitizer(Good(), CONF, fallback=Garbage()).digitize(picture, FS, N)
+    assert rec.meta["reader"] == "reader" and len(rec.meta["readings_tried"]) == 1

@@ -141,3 +141,24 @@ def test_no_pulse_is_made_up_where_the_row_starts_elsewhere_or_only_one_row_show
     found = {1: [_pulse(990.0, 79.0)], 2: [_pulse(1270.0, 80.0)]}
     assert sorted(pulses_on_every_row(found, rows, 7.874)) == [1, 2]
     assert sorted(pulses_on_every_row({1: found[1]}, rows, 7.874)) == [1]
+
+
+def test_a_learned_veto_drops_colour_ink_away_from_the_trace_it_marks() -> None:
+    from ecgdl.classical.ink import page_ink_map
+
+    ppm = 7.874
+    page = grid_page(1000, 600)
+    xs = np.arange(100, 900, 0.5)
+    draw_curve(page, xs, 300 + 40 * np.sin(xs / 30))
+    page[450:520, 200:420] = (60, 60, 60)  # a dark blot of shading the colours take for ink
+    plain = page_ink_map(page, ppm, None)
+    assert plain.mask[450:520, 200:420].mean() > 0.5
+    prob = np.zeros(page.shape[:2], np.float32)
+    prob[np.round(300 + 40 * np.sin(xs / 30)).astype(int), xs.astype(int)] = 1.0  # where the trace runs
+    vetoed = page_ink_map(page, ppm, None, prob, prob_mode="veto")
+    assert not vetoed.mask[450:520, 200:420].any() and vetoed.weight[450:520, 200:420].max() == 0
+    on_trace = plain.mask[250:350, 100:900]
+    assert (
+        vetoed.mask[250:350, 100:900] == on_trace
+    ).mean() > 0.999  # the trace's own pixels, as the colours say
+    assert np.array_equal(vetoed.weight[250:350, 100:900][on_trace], plain.weight[250:350, 100:900][on_trace])
