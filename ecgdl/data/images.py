@@ -2,8 +2,10 @@
 H x W x 3 uint8 RGB.
 
 Reads PNG, JPEG, BMP, TIFF (and anything else OpenCV or Pillow can open), grey, grey+alpha, RGB, RGBA, 16-bit and
-float images. Transparent pixels are composited over white paper. Failures raise :class:`ImageLoadError` naming the
-file.
+float images. Transparent pixels are composited over white paper. A photo's EXIF orientation is applied (a phone
+stores a picture taken sideways as it was captured, with a tag saying how to turn it). Files larger than
+:data:`MAX_MEGAPIXELS` are refused before they are decoded. Failures raise :class:`ImageLoadError` naming the
+file and the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +15,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["ImageLoadError", "load_image", "to_rgb_uint8"]
+__all__ = ["MAX_MEGAPIXELS", "ImageLoadError", "load_image", "to_rgb_uint8"]
+
+#: Larger pictures are refused unread (a 600-dpi letter page is 34 megapixels; a "decompression bomb" file
+#: declares billions).
+MAX_MEGAPIXELS = 200.0
+#: EXIF orientation tag value -> (counter-clockwise quarter turns, then mirror left-right)
+_EXIF_TURNS = {
+    2: (0, True),
+    3: (2, False),
+    4: (2, True),
+    5: (1, True),
+    6: (3, False),
+    7: (3, True),
+    8: (1, False),
+}
 
 
 class ImageLoadError(ValueError):
@@ -81,11 +97,50 @@ def load_image(path: str | Path) -> np.ndarray:
         raise ImageLoadError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise ImageLoadError(f"{path}: file is empty")
+    orientation = _check_header(path)
     raw = np.fromfile(str(path), dtype=np.uint8)
-    arr = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    try:
+        arr = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # OpenCV's own limits, in its own words
+        raise ImageLoadError(
+            f"{path}: OpenCV cannot decode it ({str(exc).strip().splitlines()[-1]})"
+        ) from exc
     if arr is not None and arr.size > 0:
-        return to_rgb_uint8(arr, channels_bgr=arr.ndim == 3 and arr.shape[2] >= 3, name=str(path))
-    return _load_with_pillow(path)
+        image = to_rgb_uint8(arr, channels_bgr=arr.ndim == 3 and arr.shape[2] >= 3, name=str(path))
+    else:
+        image = _load_with_pillow(path)
+    return _apply_orientation(image, orientation)
+
+
+def _check_header(path: Path) -> int:
+    """The file's EXIF orientation (1: as stored) after checking its declared size against
+    :data:`MAX_MEGAPIXELS`, from the header alone (nothing is decoded); 1 when Pillow cannot read the header."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            orientation = int(img.getexif().get(0x0112, 1) or 1)
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(f"{path}: refused, the picture is too large to read safely ({exc})") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return 1
+    if w * h > MAX_MEGAPIXELS * 1e6:
+        raise ImageLoadError(
+            f"{path}: refused, the picture declares {w} x {h} px ({w * h / 1e6:.0f} megapixels; "
+            f"at most {MAX_MEGAPIXELS:.0f} are read)"
+        )
+    return orientation
+
+
+def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """``image`` turned (and mirrored) as its EXIF orientation tag says, so it shows as the camera saw it."""
+    turns, mirror = _EXIF_TURNS.get(orientation, (0, False))
+    if mirror:
+        image = image[:, ::-1]
+    if turns:
+        image = np.rot90(image, turns)
+    return np.ascontiguousarray(image) if (turns or mirror) else image
 
 
 def _load_with_pillow(path: Path) -> np.ndarray:

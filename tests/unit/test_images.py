@@ -64,3 +64,37 @@ def test_load_image_errors_name_the_file(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not an image at all" * 10)
     with pytest.raises(ImageLoadError, match=r"junk\.jpg"):
         load_image(junk)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_photos_exif_orientation_is_applied(tmp_path, orientation: int) -> None:
+    from PIL import Image, ImageOps
+
+    rng = np.random.default_rng(orientation)
+    stored = (rng.random((30, 50, 3)) * 255).astype(np.uint8)
+    img = Image.fromarray(stored)
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.png"
+    img.save(path, exif=exif)
+    with Image.open(path) as saved:
+        want = np.asarray(ImageOps.exif_transpose(saved).convert("RGB"))
+    got = load_image(path)
+    assert np.array_equal(got, want)  # as Pillow's reference transpose shows it
+    assert got.shape == ((30, 50, 3) if orientation <= 4 else (50, 30, 3))
+
+
+def test_a_pixel_bomb_is_refused_with_a_sentence_before_decoding(tmp_path) -> None:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    # a valid PNG header declaring 60000 x 60000 px with a tiny (truncated) image body
+    ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+    body = zlib.compress(b"\x00" * 64)
+    path = tmp_path / "bomb.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    with pytest.raises(ImageLoadError, match=r"bomb\.png: refused, the picture"):
+        load_image(path)
