@@ -51,6 +51,15 @@ LAYOUTS: dict[str, LayoutSpec] = {
             (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6")),
             ("II",),
         ),
+        # the same page with another rhythm lead (machines let the user choose; V1 and V5 are the usual others)
+        *(
+            LayoutSpec(
+                f"3x4+{lead}",
+                (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6")),
+                (lead,),
+            )
+            for lead in ("V1", "V5")
+        ),
         LayoutSpec(
             "3x4+3",
             (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6")),

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -55,10 +55,11 @@ from ecgdl.classical.ink import (
 )
 from ecgdl.classical.layout import build_segments
 from ecgdl.classical.meta import PageFindings, record_meta
-from ecgdl.classical.page import PageGeometry, Pulse, RowBand
+from ecgdl.classical.page import LeadSegment, PageGeometry, Pulse, RowBand
 from ecgdl.classical.paper import blank_background, paper_mask, warp_mask
 from ecgdl.classical.printed import PrintedScales
-from ecgdl.classical.resample import assemble_record, check_interpolation
+from ecgdl.classical.resample import SegmentSignal, assemble_record, check_interpolation
+from ecgdl.classical.rhythm import rhythm_strip_lead
 from ecgdl.classical.rows import ink_and_rows, layout_rows, row_pitch_mm, settle_rows
 from ecgdl.classical.scales import (
     ScaleRules,
@@ -305,6 +306,8 @@ class ClassicalDigitizer:
         signals = segment_signals(
             segs, traces, geometry.pulses, geometry.px_per_s, geometry.px_per_mv, seen.ink.stroke_px
         )
+        if self.layout is None:  # a forced layout names its rhythm lead too
+            geometry, segs, signals = _rhythm_checked(geometry, segs, signals)
         sig, segments = assemble_record(signals, fs_hz, n_samples, self.interpolation, self.max_spline_gap_s)
         clock.lap("resample")
         sig, missing, repaired, limb_meta = complete_leads(
@@ -511,6 +514,28 @@ class _RowsFound:
     pulses: dict[int, list[Pulse]]
     straight_cuts: dict[tuple[int, str], float]
     printed: PrintedScales
+
+
+def _rhythm_checked(
+    geometry: PageGeometry, segs: list[LeadSegment], signals: list[SegmentSignal]
+) -> tuple[PageGeometry, list[LeadSegment], list[SegmentSignal]]:
+    """The geometry, segments and traced signals with a single rhythm strip named after the short lead it
+    matches (:func:`~ecgdl.classical.rhythm.rhythm_strip_lead`; layouts ``3x4+II``, ``3x4+V1``, ``3x4+V5``)."""
+    spec = LAYOUTS[geometry.layout]
+    if len(spec.rhythm) != 1 or f"3x4+{spec.rhythm[0]}" != geometry.layout:
+        return geometry, segs, signals
+    strip_row = len(spec.grid)
+    strip = next(
+        (g for g in signals if g.lead == spec.rhythm[0] and g.t0_s == 0 and g.duration_s > 5.0), None
+    )
+    if strip is None:
+        return geometry, segs, signals
+    lead, _ = rhythm_strip_lead(strip, [g for g in signals if g is not strip])
+    if lead == strip.lead or f"3x4+{lead}" not in LAYOUTS:
+        return geometry, segs, signals
+    segs = [replace(seg, lead=lead) if seg.row >= strip_row else seg for seg in segs]
+    signals = [replace(g, lead=lead) if g is strip else g for g in signals]
+    return replace(geometry, layout=f"3x4+{lead}", segments=tuple(segs)), segs, signals
 
 
 class _Clock:

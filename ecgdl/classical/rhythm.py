@@ -1,0 +1,85 @@
+"""Which lead a page's rhythm strip shows, decided by the page itself.
+
+A machine prints one lead over the whole 10 s below the 3x4 grid: lead II most often, V1 or V5 when the user
+chose so. The strip then shows, in each column's time window, the same curve as that lead's own short segment
+above. :func:`rhythm_strip_lead` compares the traced strip, window by window, with every short segment (Pearson
+correlation of the two traced lines at the same instants, in page pixels: no scale is needed) and names the
+candidate lead whose segment it matches; the layout's own rhythm lead is kept unless another candidate matches
+better (by ``margin``) and well (at least ``min_corr``): an unreadable short segment must not relabel a strip.
+
+The two figures come from ``python scripts/calibrate_rhythm.py`` (generated 3x4+II / +V1 / +V5 pages under five
+presets, read by the classical digitizer): the true lead's match was never under 0.69, and on II strips no other
+lead matched more than 0.03 better than II (II, V5 and aVF look alike on many records), so a V5 strip that looks
+like II within 0.05 stays II.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ecgdl.classical.resample import SegmentSignal
+
+__all__ = ["RHYTHM_CANDIDATES", "rhythm_match", "rhythm_strip_lead"]
+
+#: leads a 3x4 page's single rhythm strip may show (each has a ``3x4+<lead>`` layout in :mod:`ecgdl.layouts`)
+RHYTHM_CANDIDATES: tuple[str, ...] = ("II", "V1", "V5")
+
+
+def _times(sig: SegmentSignal) -> np.ndarray:
+    return sig.t0_s + (np.asarray(sig.x_px, np.float64) - sig.x0_px) / sig.px_per_s
+
+
+def rhythm_match(
+    strip: SegmentSignal, short: SegmentSignal, max_lag_s: float = 0.12, min_points: int = 20
+) -> float:
+    """Pearson correlation of the ``strip`` and a ``short`` segment at the short segment's instants, the best
+    over time shifts of the strip up to ``max_lag_s`` (printers place a rhythm strip's time origin a few
+    hundredths of a second off the grid rows'; the question here is which curve, not when); NaN when they
+    share fewer than ``min_points`` traced columns or either is flat there."""
+    ts, ys = _times(strip), np.asarray(strip.y_px, np.float64)
+    tq, yq = _times(short), np.asarray(short.y_px, np.float64)
+    ok_s = np.isfinite(ys)
+    if ok_s.sum() < 2:
+        return float("nan")
+    order = np.argsort(ts[ok_s])
+    ts, ys = ts[ok_s][order], ys[ok_s][order]
+    ok_q = np.isfinite(yq)
+    tq, b = tq[ok_q], yq[ok_q]
+    step = 1.0 / strip.px_per_s  # one pixel column
+    best = float("nan")
+    for lag in np.arange(-max_lag_s, max_lag_s + step / 2, step):
+        t = tq + lag
+        inside = (t >= ts[0]) & (t <= ts[-1])
+        if inside.sum() < min_points:
+            continue
+        a, bb = np.interp(t[inside], ts, ys), b[inside]
+        if np.std(a) == 0 or np.std(bb) == 0:
+            continue
+        r = float(np.corrcoef(a, bb)[0, 1])
+        best = r if not np.isfinite(best) else max(best, r)
+    return best
+
+
+def rhythm_strip_lead(
+    strip: SegmentSignal,
+    shorts: Sequence[SegmentSignal],
+    candidates: Sequence[str] = RHYTHM_CANDIDATES,
+    *,
+    min_corr: float = 0.6,
+    margin: float = 0.05,
+) -> tuple[str, dict[str, float]]:
+    """(the lead ``strip`` shows, its correlation with each candidate's short segment). ``strip.lead`` (the
+    layout's) is kept unless a candidate correlates at least ``min_corr`` and ``margin`` more than it."""
+    scores = {s.lead: rhythm_match(strip, s) for s in shorts if s.lead in candidates}
+    own = scores.get(strip.lead, float("nan"))
+    best = max((k for k in scores if np.isfinite(scores[k])), key=lambda k: scores[k], default=None)
+    if (
+        best is not None
+        and best != strip.lead
+        and scores[best] >= min_corr
+        and (not np.isfinite(own) or scores[best] >= own + margin)
+    ):
+        return best, scores
+    return strip.lead, scores

@@ -1,0 +1,71 @@
+"""Naming a 3x4 page's rhythm strip by the short lead it matches (ecgdl.classical.rhythm)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgdl.classical import ClassicalDigitizer
+from ecgdl.classical.resample import SegmentSignal
+from ecgdl.classical.rhythm import rhythm_match, rhythm_strip_lead
+from ecgdl.render.renderer import RenderConfig, render_ecg
+from ecgdl.signals.synthetic import generate_ecg
+
+PX_PER_S = 200.0
+
+
+def _curve(t: np.ndarray, seed: int) -> np.ndarray:
+    """A beat train of a shape of its own (page rows: down is positive)."""
+    rng = np.random.default_rng(seed)
+    beats = np.arange(0.3, 10.0, 0.8)
+    widths, heights = rng.uniform(0.01, 0.04, 3), rng.uniform(-60, 60, 3)
+    offsets = rng.uniform(-0.15, 0.25, 3)
+    y = np.zeros_like(t)
+    for b in beats:
+        for w, h, o in zip(widths, heights, offsets, strict=True):
+            y += h * np.exp(-0.5 * ((t - b - o) / w) ** 2)
+    return 500.0 - y
+
+
+def _segment(lead: str, t0: float, dur: float, seed: int, lag_s: float = 0.0) -> SegmentSignal:
+    x = np.arange(0, dur * PX_PER_S)
+    t = t0 + x / PX_PER_S
+    return SegmentSignal(lead, t0, dur, 0.0, 500.0, PX_PER_S, 80.0, x, _curve(t + lag_s, seed))
+
+
+SHORTS = {"II": 1, "V1": 2, "V5": 3}
+WINDOWS = {"II": 0.0, "V1": 5.0, "V5": 7.5}
+
+
+def _shorts() -> list[SegmentSignal]:
+    return [_segment(lead, WINDOWS[lead], 2.5, seed) for lead, seed in SHORTS.items()]
+
+
+@pytest.mark.parametrize("truth", ["II", "V1", "V5"])
+def test_the_strip_is_named_after_the_short_lead_it_shows(truth: str) -> None:
+    strip = _segment("II", 0.0, 10.0, SHORTS[truth], lag_s=0.04)  # printed 0.04 s off the rows' time origin
+    lead, scores = rhythm_strip_lead(strip, _shorts())
+    assert lead == truth
+    assert scores[truth] > 0.99 and all(scores[k] < 0.9 for k in scores if k != truth)
+
+
+def test_a_strip_matching_no_short_lead_keeps_the_layouts_name() -> None:
+    strip = _segment("II", 0.0, 10.0, 9)
+    lead, scores = rhythm_strip_lead(strip, _shorts())
+    assert lead == "II" and max(scores["V1"], scores["V5"]) < 0.6
+    # a short segment too short to compare gives no score at all
+    assert np.isnan(rhythm_match(strip, _segment("V1", 5.0, 0.05, 2)))
+
+
+def test_the_classical_reader_names_a_v1_strip_and_reads_v1_over_10_seconds() -> None:
+    rng = np.random.default_rng(5)
+    record = generate_ecg(rng, 500.0)
+    image, truth = render_ecg(record, RenderConfig(layout="3x4+V1", pulse="start"), rng)
+    rec = ClassicalDigitizer().digitize(image, 500.0, 5000)
+    assert rec.meta["layout"] == "3x4+V1"
+    v1 = rec.signal_mv[:, 6]
+    assert np.isfinite(v1).mean() > 0.95  # the strip gives V1 all 10 s
+    want = truth.record.signal_mv[:, 6]
+    ok = np.isfinite(want) & np.isfinite(v1)
+    assert np.corrcoef(v1[ok], want[ok])[0, 1] > 0.95
+    assert np.isfinite(rec.signal_mv[:1250, 1]).all() and np.isnan(rec.signal_mv[1400:, 1]).all()  # II: 2.5 s
