@@ -74,6 +74,7 @@ from ecgdl.classical.scales import (
 from ecgdl.classical.tracing import RowTracer, SegmentTracing, TraceCosts, row_tracer
 from ecgdl.constants import STANDARD_GAIN_MM_PER_MV, STANDARD_SPEED_MM_PER_S
 from ecgdl.layouts import LAYOUTS
+from ecgdl.signals.einthoven import einthoven_consistency_db
 from ecgdl.signals.limb import limb_weights
 from ecgdl.signals.record import EcgRecord
 
@@ -307,7 +308,7 @@ class ClassicalDigitizer:
             segs, traces, geometry.pulses, geometry.px_per_s, geometry.px_per_mv, seen.ink.stroke_px
         )
         if self.layout is None:  # a forced layout names its rhythm lead too
-            geometry, segs, signals = _rhythm_checked(geometry, segs, signals)
+            geometry, segs, signals = self._rhythm_checked(geometry, segs, signals, fs_hz, n_samples)
         sig, segments = assemble_record(signals, fs_hz, n_samples, self.interpolation, self.max_spline_gap_s)
         clock.lap("resample")
         sig, missing, repaired, limb_meta = complete_leads(
@@ -467,6 +468,30 @@ class ClassicalDigitizer:
             printed = read_print(marks, ppm)
         return _RowsFound(layout, rows, marks, tracer, pitch_mm, pulses, cuts, printed)
 
+    def _rhythm_checked(
+        self,
+        geometry: PageGeometry,
+        segs: list[LeadSegment],
+        signals: list[SegmentSignal],
+        fs_hz: float,
+        n_samples: int,
+    ) -> tuple[PageGeometry, list[LeadSegment], list[SegmentSignal]]:
+        """A rhythm strip renamed after the short lead it matches, when the page's limb leads then obey
+        Einthoven at least ``RHYTHM_MIN_GAIN_DB`` better (the strip stands for lead II over the whole record
+        while it is named II: a V1 strip so named breaks I + III = II, and renaming a true II strip gains
+        nothing)."""
+        relabelled = _rhythm_relabelled(geometry, segs, signals)
+        if relabelled is None:
+            return geometry, segs, signals
+
+        def einthoven_db(sigs: list[SegmentSignal]) -> float:
+            sig, _ = assemble_record(sigs, fs_hz, n_samples, self.interpolation, self.max_spline_gap_s)
+            return float(np.nan_to_num(einthoven_consistency_db(sig, fs_hz).einthoven_db, nan=-np.inf))
+
+        if einthoven_db(relabelled[2]) >= einthoven_db(signals) + RHYTHM_MIN_GAIN_DB:
+            return relabelled
+        return geometry, segs, signals
+
     def _scale_rules(self) -> ScaleRules:
         return ScaleRules(
             self.speed_mm_per_s,
@@ -516,26 +541,31 @@ class _RowsFound:
     printed: PrintedScales
 
 
-def _rhythm_checked(
+def _rhythm_relabelled(
     geometry: PageGeometry, segs: list[LeadSegment], signals: list[SegmentSignal]
-) -> tuple[PageGeometry, list[LeadSegment], list[SegmentSignal]]:
+) -> tuple[PageGeometry, list[LeadSegment], list[SegmentSignal]] | None:
     """The geometry, segments and traced signals with a single rhythm strip named after the short lead it
-    matches (:func:`~ecgdl.classical.rhythm.rhythm_strip_lead`; layouts ``3x4+II``, ``3x4+V1``, ``3x4+V5``)."""
+    matches (:func:`~ecgdl.classical.rhythm.rhythm_strip_lead`; layouts ``3x4+II``, ``3x4+V1``, ``3x4+V5``), or
+    None when it keeps its name."""
     spec = LAYOUTS[geometry.layout]
     if len(spec.rhythm) != 1 or f"3x4+{spec.rhythm[0]}" != geometry.layout:
-        return geometry, segs, signals
+        return None
     strip_row = len(spec.grid)
     strip = next(
         (g for g in signals if g.lead == spec.rhythm[0] and g.t0_s == 0 and g.duration_s > 5.0), None
     )
     if strip is None:
-        return geometry, segs, signals
+        return None
     lead, _ = rhythm_strip_lead(strip, [g for g in signals if g is not strip])
     if lead == strip.lead or f"3x4+{lead}" not in LAYOUTS:
-        return geometry, segs, signals
+        return None
     segs = [replace(seg, lead=lead) if seg.row >= strip_row else seg for seg in segs]
     signals = [replace(g, lead=lead) if g is strip else g for g in signals]
     return replace(geometry, layout=f"3x4+{lead}", segments=tuple(segs)), segs, signals
+
+
+#: a renamed rhythm strip must make the limb leads obey Einthoven this much better (dB)
+RHYTHM_MIN_GAIN_DB = 3.0
 
 
 class _Clock:

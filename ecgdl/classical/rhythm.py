@@ -6,11 +6,13 @@ above. :func:`rhythm_strip_lead` compares the traced strip, window by window, wi
 correlation of the two traced lines at the same instants, in page pixels: no scale is needed) and names the
 candidate lead whose segment it matches; the layout's own rhythm lead is kept unless another candidate matches
 better (by ``margin``) and well (at least ``min_corr``): an unreadable short segment must not relabel a strip.
+The digitizer renames the strip only when the renamed reading also obeys Einthoven clearly better
+(:meth:`ecgdl.classical.ClassicalDigitizer.read_page`).
 
-The two figures come from ``python scripts/calibrate_rhythm.py`` (generated 3x4+II / +V1 / +V5 pages under five
-presets, read by the classical digitizer): the true lead's match was never under 0.69, and on II strips no other
-lead matched more than 0.03 better than II (II, V5 and aVF look alike on many records), so a V5 strip that looks
-like II within 0.05 stays II.
+The two figures were chosen on generated 3x4+II / +V1 / +V5 pages under five presets read by the classical
+digitizer (``python scripts/calibrate_rhythm.py``): the true lead's match was under 0.69 only where its short
+segment was traced badly, and II, V5 and aVF look alike on many records, so a V5 strip that looks like II within
+0.05 stays II.
 """
 
 from __future__ import annotations
