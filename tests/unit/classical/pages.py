@@ -9,6 +9,7 @@ from ecgdl.signals.record import EcgRecord
 
 __all__ = [
     "draw_curve",
+    "draw_spiky_rows",
     "fast_record",
     "grid_page",
     "plain_record",
@@ -89,3 +90,12 @@ def fast_record(fs_hz: float = 500.0, rr_s: float = 0.3) -> EcgRecord:
     waves = sum(0.3 * np.exp(-0.5 * ((t - tb - 0.15) / 0.04) ** 2) for tb in np.arange(0.1, 10, rr_s))
     sig = np.stack([(0.5 + 0.05 * j) * beats * (1 if j % 2 else -1) + waves for j in range(12)], axis=1)
     return EcgRecord(sig, fs_hz, "fast")
+
+
+def draw_spiky_rows(page: np.ndarray, bases: tuple[float, ...], x0: float = 150, x1: float = 1250) -> np.ndarray:
+    """Draw rows of trace (a narrow spike every 160 px on a slow wave) at zero lines ``bases``; the x samples."""
+    xs = np.arange(x0, x1, 0.5)
+    spikes = sum(np.exp(-0.5 * ((xs - c) / 3.0) ** 2) for c in np.arange(x0 + 50, x1, 160))
+    for base in bases:
+        draw_curve(page, xs, base - 60 * spikes - 2 * np.sin(xs / 25))
+    return xs

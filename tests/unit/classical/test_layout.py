@@ -10,7 +10,7 @@ from ecgdl.classical import ClassicalDigitizer
 from ecgdl.classical.gridremoval import extract_ink
 from ecgdl.classical.layout import build_segments, choose_layout, find_rows, follow_stroke, isoelectric_level
 from ecgdl.classical.page import RowBand
-from tests.unit.classical.pages import draw_curve, fast_record, snr_db
+from tests.unit.classical.pages import draw_curve, draw_spiky_rows, fast_record, snr_db
 
 
 def test_rows_and_layout_from_drawn_traces() -> None:
@@ -38,10 +38,7 @@ def test_a_straight_page_edge_wider_than_the_rows_is_not_a_row_but_a_widened_tra
     # zero line)
     ppm = 6.0
     page = np.full((1100, 1400, 3), 255, np.uint8)
-    xs = np.arange(150, 1250, 0.5)
-    spikes = sum(np.exp(-0.5 * ((xs - c) / 3.0) ** 2) for c in np.arange(200, 1250, 160))
-    for base in (200, 400, 600, 800):
-        draw_curve(page, xs, base - 60 * spikes - 2 * np.sin(xs / 25))
+    xs = draw_spiky_rows(page, (200, 400, 600, 800))
     mask = page.min(axis=2) < 128
     edge = mask.copy()
     edge[1000:1004, 40:1370] = True  # one row pitch below the last row: the spacing alone does not drop it

@@ -15,7 +15,7 @@ from ecgdl.classical.page import Pulse, RowBand
 from ecgdl.classical.paper import blank_background, paper_mask, warp_mask
 from ecgdl.classical.scales import pulses_on_every_row
 
-from .pages import draw_curve, grid_page
+from .pages import draw_curve, draw_spiky_rows, grid_page
 
 
 def _page_on_a_table(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -101,10 +101,7 @@ def test_floors_over_the_paper_only_match_a_percentile_of_the_paper_pixels() -> 
 def test_rows_off_the_pages_pitch_and_on_its_edge_are_not_rows_of_trace(monkeypatch) -> None:
     ppm = 6.0
     page = np.full((1100, 1400, 3), 255, np.uint8)
-    xs = np.arange(150, 1250, 0.5)
-    spikes = sum(np.exp(-0.5 * ((xs - c) / 3.0) ** 2) for c in np.arange(200, 1250, 160))
-    for base in (300, 500, 700, 900):
-        draw_curve(page, xs, base - 60 * spikes - 2 * np.sin(xs / 25))
+    xs = draw_spiky_rows(page, (300, 500, 700, 900))
     # a dark rim along the picture's top edge, and a fold's shadow half a pitch under the last row (as long
     # and as strong as a row of trace)
     page[0:4, 150:1250] = 0
