@@ -92,7 +92,9 @@ def fast_record(fs_hz: float = 500.0, rr_s: float = 0.3) -> EcgRecord:
     return EcgRecord(sig, fs_hz, "fast")
 
 
-def draw_spiky_rows(page: np.ndarray, bases: tuple[float, ...], x0: float = 150, x1: float = 1250) -> np.ndarray:
+def draw_spiky_rows(
+    page: np.ndarray, bases: tuple[float, ...], x0: float = 150, x1: float = 1250
+) -> np.ndarray:
     """Draw rows of trace (a narrow spike every 160 px on a slow wave) at zero lines ``bases``; the x samples."""
     xs = np.arange(x0, x1, 0.5)
     spikes = sum(np.exp(-0.5 * ((xs - c) / 3.0) ** 2) for c in np.arange(x0 + 50, x1, 160))

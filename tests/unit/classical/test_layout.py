@@ -38,7 +38,7 @@ def test_a_straight_page_edge_wider_than_the_rows_is_not_a_row_but_a_widened_tra
     # zero line)
     ppm = 6.0
     page = np.full((1100, 1400, 3), 255, np.uint8)
-    xs = draw_spiky_rows(page, (200, 400, 600, 800))
+    draw_spiky_rows(page, (200, 400, 600, 800))
     mask = page.min(axis=2) < 128
     edge = mask.copy()
     edge[1000:1004, 40:1370] = True  # one row pitch below the last row: the spacing alone does not drop it
