@@ -6,8 +6,8 @@ lies, such a page gives a full 12-lead record that breaks the limb-lead identiti
 (:class:`~ecgdl.metrics.confidence.ConfidenceModel`) is low. :class:`SelfCheckedDigitizer` wraps any
 :class:`~ecgdl.digitizer.Digitizer`: it reads the page as it lies and, only when that reading's confidence is
 under the threshold, reads it again turned by each of ``turns``, then (as it lies) with a ``fallback`` reader,
-until one reading passes it, and keeps that one (a page read well costs one reading; when none passes, the most
-confident reading of the page as it lies). The record's meta gets ``confidence``, ``turned_deg`` (counter-clockwise turn
+until one reading passes it, and keeps that one (a page read well costs one reading; when none passes, the
+reader's reading of the page as it lies). The record's meta gets ``confidence``, ``turned_deg`` (counter-clockwise turn
 applied to the input before the kept reading; its ``segments`` are in that turned image's pixels) and
 ``readings_tried``.
 """
@@ -86,11 +86,11 @@ class SelfCheckedDigitizer:
                 break
         if not readings:
             raise DigitizationError("; ".join(errors))
-        # a turned reading is kept only when it passes the threshold: among readings that all fail it, the
-        # page as it lies is the likelier one (the more confident of its readings)
+        # a turned or fallback reading is kept only when it passes the threshold: among readings that all fail
+        # it, the reader's own of the page as it lies (confidences under the threshold are too close to rank)
         confident = [r for r in readings if not self.confidence.is_low(r[0])]
-        upright = sorted((r for r in readings if r[1] == 0), key=lambda r: -r[0])
-        conf, turn, name, rec = (confident or upright or sorted(readings, key=lambda r: -r[0]))[0]
+        first = [r for r in readings if r[1] == 0 and r[2] == "reader"]
+        conf, turn, name, rec = (confident or first or sorted(readings, key=lambda r: -r[0]))[0]
         meta = {
             **(rec.meta or {}),
             "confidence": conf,
