@@ -33,8 +33,17 @@ def main() -> None:
         if not path.is_file():
             continue
         img = cv2.imread(str(path))
-        h = round(img.shape[0] * args.tile_width / img.shape[1])
-        img = cv2.resize(img, (args.tile_width, h), interpolation=cv2.INTER_AREA)
+        box_w, box_h = (
+            args.tile_width,
+            round(args.tile_width * 0.6),
+        )  # landscape tiles; portrait pictures fit inside
+        scale = min(box_w / img.shape[1], box_h / img.shape[0])
+        img = cv2.resize(
+            img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA
+        )
+        img = cv2.copyMakeBorder(
+            img, 0, box_h - img.shape[0], 0, box_w - img.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)
+        )
         label = f"{row.stem}  {row.layout}  confidence {row.confidence:.2f}  {row.status}"
         band = np.full((28, args.tile_width, 3), 255, np.uint8)
         cv2.putText(band, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
@@ -48,7 +57,7 @@ def main() -> None:
         tiles.append(np.full_like(tiles[0], 255))
     sheet = np.vstack([np.hstack(tiles[i : i + cols]) for i in range(0, len(tiles), cols)])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), sheet)
+    cv2.imwrite(str(args.out), sheet, [cv2.IMWRITE_JPEG_QUALITY, 80])
     print(f"{args.out}: {len(report.head(args.n))} readings")
 
 

@@ -90,7 +90,13 @@ def self_checked(digitizer, cfg: DictConfig):
             fallback = with_learned_ink(digitizer, InkSegmenter(cfg.fallback_ink))
         except TypeError as exc:
             log.info("no learned-ink fallback: %s", exc)
-    return SelfCheckedDigitizer(digitizer, confidence, tuple(cfg.get("turns") or ()), fallback)
+    return SelfCheckedDigitizer(
+        digitizer,
+        confidence,
+        tuple(cfg.get("turns") or ()),
+        fallback,
+        turn_min_confidence=float(cfg.get("turn_min_confidence", 0.9)),
+    )
 
 
 def _fix_length(record: EcgRecord, item: InputImage) -> np.ndarray:
