@@ -97,7 +97,7 @@ def test_predict_with_the_shipped_cnn_weights(make_cfg, shared_data, tmp_path) -
     assert np.nanstd(values[:, 1]) > 0.05  # a real trace, not a flat line
 
 
-@pytest.mark.parametrize("turn", [180, 90])
+@pytest.mark.parametrize("turn", [180, pytest.param(90, marks=pytest.mark.slow)])
 def test_a_page_lying_turned_is_read_the_right_way_up(make_cfg, tmp_path, turn: int) -> None:
     """A generated page saved turned by 90 / 180 degrees: the upright reading breaks the limb-lead identities,
     so the page is read again turned, and the kept reading matches the page read upright."""
