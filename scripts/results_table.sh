@@ -31,3 +31,4 @@ if [ -d ../shared/data/dev_eik_distorted ]; then  # ECG-Image-Kit's own distorti
     hydra.sweep.dir="${out}/dev_eik_distorted/${tag}"
 fi
 python -m ecgdl.leaderboard "${out}" --out "${out}" --title "ecgdl results"
+python scripts/readme_table.py "${out}" > "${out}/readme_table.md"  # the README table
