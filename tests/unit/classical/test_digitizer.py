@@ -25,8 +25,10 @@ def test_protocol_and_config(project_root: Path) -> None:
     keys = set(cfg.keys()) - {"_target_"}
     import inspect
 
-    # every plain keyword is in the config; ink_model is a callable that page networks pass in code
-    assert keys == set(inspect.signature(ClassicalDigitizer.__init__).parameters) - {"self", "ink_model"}
+    # every plain keyword is in the config; ink_model is a callable that page networks and the learned-ink
+    # fallback pass in code, with the ink_model_mode that goes with it
+    in_code = {"self", "ink_model", "ink_model_mode"}
+    assert keys == set(inspect.signature(ClassicalDigitizer.__init__).parameters) - in_code
     with pytest.raises(KeyError, match="unknown layout"):
         ClassicalDigitizer(layout="7x7")
 
