@@ -12,24 +12,17 @@ import argparse
 import json
 from pathlib import Path
 
+from ecgdl.aug import PRESETS, MixedDegradation, load_preset
+
 COLUMNS = [
     ("dev_eik_clean", "dev_eik_clean", None),
     ("dev_eik_distorted", "dev_eik_distorted", None),
     ("ptbxl_thin", "ptbxl_thin", None),
+    # one column per single preset (a mixture such as wild is a set of its own)
     *[
         (preset, "synth/kaggle", preset)
-        for preset in (
-            "clean",
-            "scan",
-            "bw_scan",
-            "photo",
-            "screen",
-            "stained",
-            "damaged",
-            "mold",
-            "wrinkled",
-            "turned",
-        )
+        for preset in PRESETS
+        if not isinstance(load_preset(preset), MixedDegradation)
     ],
     ("synth/varied", "synth/varied", "clean"),
     ("wild (48)", "wild", "wild"),
