@@ -10,9 +10,9 @@ from ecgdl.tasks import predict
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
-    metrics = predict.run(cfg)
-    if metrics["n_failed"]:
-        sys.exit(1)  # report.csv and the log above list every failure
+    status = predict.exit_status(predict.run(cfg))
+    if status:
+        sys.exit(status)  # report.csv and the log above list every failure
 
 
 if __name__ == "__main__":

@@ -56,20 +56,26 @@ class KaggleImageSet:
         self.limit = limit
         self._index = self.layout.read_index()  # fails early, naming the folder, if there is no train.csv
 
-    def items(self) -> Iterator[EvalItem]:
-        n = 0
-        for item in self.layout.iter_items():
-            truth = self.layout.read_signal(item.id, item.fs_hz, round(10 * item.fs_hz))
-            for img_type, path in item.images:
-                if self.image_types is not None and img_type not in self.image_types:
-                    continue
-                if self.limit is not None and n >= self.limit:
-                    return
-                n += 1
-                name = KAGGLE_IMAGE_TYPES.get(img_type, img_type)
-                yield EvalItem(
-                    path.stem, truth, name, path=path, extra={"record_id": item.id, "type_code": img_type}
-                )
+    def items(self, shard_index: int = 0, num_shards: int = 1) -> Iterator[EvalItem]:
+        """The images in folder order (at most ``limit``), or block ``shard_index`` of ``num_shards`` of them
+        (:func:`ecgdl.tasks.batch.shard_items`); a record's truth is read once, when its first image comes."""
+        from ecgdl.tasks.batch import shard_items
+
+        chosen = [
+            (item, img_type, path)
+            for item in self.layout.iter_items()
+            for img_type, path in item.images
+            if self.image_types is None or img_type in self.image_types
+        ][: self.limit]
+        truth_of: dict[str, object] = {}
+        for item, img_type, path in shard_items(chosen, shard_index, num_shards):
+            if item.id not in truth_of:
+                truth_of.clear()  # one record's truth in memory at a time
+                truth_of[item.id] = self.layout.read_signal(item.id, item.fs_hz, round(10 * item.fs_hz))
+            name = KAGGLE_IMAGE_TYPES.get(img_type, img_type)
+            yield EvalItem(
+                path.stem, truth_of[item.id], name, path=path, extra={"record_id": item.id, "type_code": img_type}
+            )
 
     def __iter__(self) -> Iterator[EvalItem]:
         return self.items()

@@ -28,6 +28,7 @@ from ecgdl.metrics.kaggle import per_type_db, score_folder
 from ecgdl.metrics.signal import dtw_distance, pearson_r, rpeak_metrics
 from ecgdl.metrics.snr import fill_undefined, snr_kaggle
 from ecgdl.signals.record import EcgRecord
+from ecgdl.tasks.batch import shard_suffix, time_limit, write_table_atomic
 from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
 from ecgdl.tasks.predict import build_digitizer, self_checked
 
@@ -125,7 +126,7 @@ def _n_low_confidence(frame: pd.DataFrame, confidence) -> int | None:
     return int(frame["confidence"].lt(confidence.threshold).sum())
 
 
-def _per_condition(frame: pd.DataFrame) -> pd.DataFrame:
+def per_condition_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The dataset score (dB) of the pages of each value of each condition column (degradation preset, layout,
     speed, gain, dpi, pulse position, grid): columns condition, value, n_images, snr_db."""
     rows = []
@@ -142,6 +143,33 @@ def _per_condition(frame: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["condition", "value", "n_images", "snr_db"])
+
+
+#: per_image.csv columns whose mean over the read pages is a dataset figure
+EXTRA_COLUMNS = ("pearson_ii", "dtw_ii", "rpeak_f1", "rpeak_error_ms", "hr_error_bpm")
+
+
+def dataset_metrics(frame: pd.DataFrame) -> dict[str, Any]:
+    """The dataset figures of a per_image table (one run's, or shards' joined by :mod:`ecgdl.merge`): the Kaggle
+    score ``10*log10(mean ratio)`` over every image (failed ones scored as all zeros) and over the read ones, the
+    pooled aligned RMSE, counts, per image type, seconds per image and the lead-II extras' means."""
+    ok = frame["status"] == "ok"
+    mean_ratio = float(frame["ratio"].mean())
+    n_scored = float(frame["n_scored"].sum())
+    noise = float(frame["noise"].sum())
+    out: dict[str, Any] = {
+        "snr_db": 10 * math.log10(mean_ratio) if mean_ratio > 0 else float("-inf"),
+        "snr_db_ok": 10 * math.log10(frame.loc[ok, "ratio"].mean()) if ok.any() else float("nan"),
+        "rmse_mv": math.sqrt(noise / max(n_scored, 1.0)),
+        "n_images": len(frame),
+        "n_failed": int((~ok).sum()),
+        "per_type": per_type_db(frame, "image_type"),
+        "seconds_per_image": float(frame.loc[ok, "seconds"].mean()) if ok.any() else float("nan"),
+    }
+    for col in EXTRA_COLUMNS:
+        if col in frame:
+            out[col] = float(np.nanmean(frame.loc[ok, col])) if ok.any() else float("nan")
+    return out
 
 
 def _eval_set_name(cfg: DictConfig) -> str:
@@ -162,11 +190,14 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         return _score_predictions_dir(cfg, out_dir)
 
     dataset = hydra.utils.instantiate(cfg.data, _convert_="all")
+    shard_index, num_shards = int(cfg.get("shard_index", 0)), int(cfg.get("num_shards", 1))
+    shard = {"shard_index": shard_index, "num_shards": num_shards}
     items = (
-        dataset.eval_items(split=cfg.split, limit=cfg.get("limit"))
+        dataset.eval_items(split=cfg.split, limit=cfg.get("limit"), **shard)
         if hasattr(dataset, "eval_items")
-        else iter(dataset)
+        else dataset.items(**shard)
     )
+    timeout = cfg.get("page_timeout_s")
     digitizer = self_checked(build_digitizer(cfg.model, cfg.get("ckpt_path")), cfg)
     needs_truth = bool(getattr(digitizer, "needs_truth", False))
 
@@ -178,7 +209,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         try:
             image = item.load()
             kwargs = {"truth": item.truth} if needs_truth else {}
-            pred = digitizer.digitize(image, item.fs_hz, item.n_samples, **kwargs)
+            with time_limit(None if timeout is None else float(timeout)):
+                pred = digitizer.digitize(image, item.fs_hz, item.n_samples, **kwargs)
             if pred.signal_mv.shape != item.truth.signal_mv.shape:
                 raise ValueError(
                     f"prediction shape {pred.signal_mv.shape} != truth {item.truth.signal_mv.shape}"
@@ -221,6 +253,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         image_ids=ids,
     )
     frame = pd.DataFrame(rows).merge(result.per_image().drop(columns=["fs_hz"]), on="image_id")
+    frame["n_scored"] = result.lead_n_samples.sum(axis=1)
     if cfg.extra_metrics:
         extra = [
             _extra_metrics(truths[i].signal_mv, preds[i].signal_mv, truths[i].fs_hz) if s == "ok" else {}
@@ -228,35 +261,28 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         ]
         frame = pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
     lead_db = pd.DataFrame(result.lead_db, index=ids, columns=list(LEADS))
-    ok = frame["status"] == "ok"
-    per_type = per_type_db(frame, "image_type")
     metrics: dict[str, Any] = {
-        "snr_db": result.snr_db,
-        "snr_db_ok": 10 * math.log10(frame.loc[ok, "ratio"].mean()) if ok.any() else float("nan"),
-        "rmse_mv": result.aligned_rmse_mv,
-        "n_images": len(frame),
-        "n_failed": int((~ok).sum()),
-        "per_type": per_type,
+        **dataset_metrics(frame),
         "n_low_confidence": _n_low_confidence(frame, getattr(digitizer, "confidence", None)),
-        "seconds_per_image": float(frame.loc[ok, "seconds"].mean()) if ok.any() else float("nan"),
         "model": hydra_choice("model"),
         "data": hydra_choice("data"),
         "eval_set": _eval_set_name(cfg),
         "aug": cfg.data.get("eval_aug") or cfg.data.get("aug"),  # what the scored pages went through
     }
-    for col in ("pearson_ii", "dtw_ii", "rpeak_f1", "rpeak_error_ms", "hr_error_bpm"):
-        if col in frame:
-            metrics[col] = float(np.nanmean(frame.loc[ok, col])) if ok.any() else float("nan")
+    if num_shards > 1:
+        metrics.update(shard)
+    per_type = metrics["per_type"]
+    suffix = shard_suffix(shard_index, num_shards)
 
-    frame.to_csv(out_dir / "per_image.csv", index=False)
-    lead_db.rename_axis("image_id").to_csv(out_dir / "per_lead.csv")
+    write_table_atomic(frame, out_dir / f"per_image{suffix}.csv")
+    lead_db.rename_axis("image_id").to_csv(out_dir / f"per_lead{suffix}.csv")
     lags = pd.DataFrame(result.lead_lag, index=ids, columns=list(LEADS))
-    lags.rename_axis("image_id").to_csv(out_dir / "per_lead_lag.csv")
-    pd.Series(per_type, name="snr_db").rename_axis("image_type").to_csv(out_dir / "per_type.csv")
-    _per_condition(frame).to_csv(out_dir / "per_condition.csv", index=False)
+    lags.rename_axis("image_id").to_csv(out_dir / f"per_lead_lag{suffix}.csv")
+    pd.Series(per_type, name="snr_db").rename_axis("image_type").to_csv(out_dir / f"per_type{suffix}.csv")
+    per_condition_table(frame).to_csv(out_dir / f"per_condition{suffix}.csv", index=False)
     if cfg.overlays > 0:
         _save_overlays(items_by_id, preds, frame, lead_db, out_dir / "overlays", int(cfg.overlays))
-    write_metrics(out_dir / "metrics.json", metrics)
+    write_metrics(out_dir / f"metrics{suffix}.json", metrics)
     report_failures(failures, "images")
     log.info(
         "SNR %.2f dB over %d images (%d failed); per type: %s",

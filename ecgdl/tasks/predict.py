@@ -4,7 +4,11 @@
 ``<output_dir>/<image stem>.csv`` (columns I..V6, 10*fs rows, mV, NaN where a lead is not printed), optional
 ``<stem>-overlay.png``, and ``report.csv`` (status, seconds, layout, px_per_mm, gain, confidence, error per
 image). A failing image is reported and the batch goes on; existing outputs are kept unless ``overwrite=true`` (so
-a killed job resumes where it stopped).
+a killed job resumes where it stopped; the report is rewritten every few pages).
+
+Large batches: ``workers=N`` reads pages in N processes; ``shard_index=i num_shards=n`` reads the i-th block of
+the inputs (a SLURM array runs the blocks with ``hydra/launcher=slurm``) into report.shard-00i-of-00n.csv, and
+``python -m ecgdl.merge <output_dir>`` joins the shards' reports; ``page_timeout_s`` stops a pathological page.
 
 Every reading gets a confidence (``confidence:``, :class:`~ecgdl.metrics.confidence.ConfidenceModel`): a reading
 under its threshold is tried again with the page turned by ``turns`` and then with the learned ink
@@ -22,7 +26,7 @@ import cv2
 import hydra
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from ecgdl.data.images import load_image
@@ -31,6 +35,7 @@ from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.models.selfcheck import SelfCheckedDigitizer, turn_image
 from ecgdl.signals.io import write_kaggle_signal_csv
 from ecgdl.signals.record import EcgRecord
+from ecgdl.tasks.batch import map_pages, shard_items, shard_suffix, time_limit, write_table_atomic
 from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
 
 REPORT_COLUMNS = [
@@ -51,6 +56,8 @@ REPORT_COLUMNS = [
 ]
 #: statuses of a written reading (a failed image has none)
 READ_STATUSES = ("ok", "low_confidence")
+#: the report is rewritten (atomically) every this many pages, so a killed job keeps what it did
+REPORT_EVERY = 25
 
 
 def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None, model_name: str | None = None):
@@ -147,58 +154,124 @@ def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) 
     }
 
 
+class PageReader:
+    """Reads one :class:`InputImage` into ``out_dir`` and returns its report row (a failure becomes a row with
+    status ``failed``): what each page worker of :func:`run` holds (built once per process)."""
+
+    def __init__(
+        self,
+        reader_cfg: dict[str, Any],
+        model_name: str | None,
+        out_dir: str,
+        save_overlay: bool,
+        page_timeout_s: float | None,
+    ) -> None:
+        cfg = OmegaConf.create(reader_cfg)
+        self.digitizer = self_checked(build_digitizer(cfg.model, cfg.get("ckpt_path"), model_name), cfg)
+        self.out_dir = Path(out_dir)
+        self.save_overlay = save_overlay
+        self.page_timeout_s = page_timeout_s
+
+    def __call__(self, item: InputImage) -> dict[str, Any]:
+        row = {"stem": item.stem, "image": str(item.path), "fs_hz": item.fs_hz, "error": ""}
+        t0 = time.perf_counter()
+        try:
+            with time_limit(self.page_timeout_s):
+                row.update(predict_one(self.digitizer, item, self.out_dir, self.save_overlay))
+        except Exception as exc:  # one bad image never stops the batch; every failure is reported
+            row.update(
+                status="failed",
+                seconds=round(time.perf_counter() - t0, 3),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        return row
+
+
+#: the keys of a predict config that build the digitizer (resolved into plain values for page workers)
+READER_KEYS = ("model", "ckpt_path", "confidence", "turns", "turn_min_confidence", "fallback_ink")
+
+
+def reader_config(cfg: DictConfig) -> dict[str, Any]:
+    """The part of ``cfg`` a :class:`PageReader` needs, resolved into plain values (it pickles to workers)."""
+    out = {}
+    for key in READER_KEYS:
+        value = cfg.get(key)
+        out[key] = OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+    return out
+
+
 def run(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("input") is None:
         raise ValueError("predict needs input=<image | folder | Kaggle root>")
     out_dir = resolve_output_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
-    items = discover_inputs(cfg.input, float(cfg.default_fs_hz))
-    digitizer = self_checked(build_digitizer(cfg.model, cfg.get("ckpt_path")), cfg)
-    report_path = out_dir / "report.csv"
+    shard_index, num_shards = int(cfg.get("shard_index", 0)), int(cfg.get("num_shards", 1))
+    items = shard_items(discover_inputs(cfg.input, float(cfg.default_fs_hz)), shard_index, num_shards)
+    report_path = out_dir / f"report{shard_suffix(shard_index, num_shards)}.csv"
     previous = pd.read_csv(report_path, dtype={"stem": str}) if report_path.is_file() else None
     rows: dict[str, dict] = {} if previous is None else {r["stem"]: r for r in previous.to_dict("records")}
+    todo = [item for item in items if cfg.overwrite or not (out_dir / f"{item.stem}.csv").exists()]
+    n_skipped = len(items) - len(todo)
     failures: list[tuple[str, str]] = []
-    n_done = n_skipped = 0
-    for item in tqdm(items, desc=f"predict -> {out_dir}", unit="img"):
-        target = out_dir / f"{item.stem}.csv"
-        if target.exists() and not cfg.overwrite:
-            n_skipped += 1
-            continue
-        row = {"stem": item.stem, "image": str(item.path), "fs_hz": item.fs_hz, "error": ""}
-        t0 = time.perf_counter()
-        try:
-            row.update(predict_one(digitizer, item, out_dir, bool(cfg.save_overlay)))
+    n_done = 0
+    timeout = cfg.get("page_timeout_s")
+    reader_args = (
+        reader_config(cfg),
+        hydra_choice("model"),
+        str(out_dir),
+        bool(cfg.save_overlay),
+        None if timeout is None else float(timeout),
+    )
+    pages = map_pages(PageReader, reader_args, todo, workers=int(cfg.get("workers", 1)))
+    for n, row in enumerate(tqdm(pages, total=len(todo), desc=f"predict -> {out_dir}", unit="img"), 1):
+        if row["status"] == "failed":
+            failures.append((row["image"], row["error"]))
+        else:
             n_done += 1
-        except Exception as exc:  # one bad image never stops the batch; every failure is reported
-            message = f"{type(exc).__name__}: {exc}"
-            row.update(status="failed", seconds=round(time.perf_counter() - t0, 3), error=message)
-            failures.append((str(item.path), message))
-        rows[item.stem] = row
-    pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS).to_csv(report_path, index=False)  # every image
+        rows[row["stem"]] = row
+        if n % REPORT_EVERY == 0:  # a killed job keeps the rows of what it wrote
+            write_table_atomic(pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS), report_path)
+    table = pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS)
+    write_table_atomic(table, report_path)  # every image
     report_failures(failures, "images")
     if n_skipped:
         log.info(
             "%d images already had outputs in %s: kept (overwrite=true to redo them)", n_skipped, out_dir
         )
-    table = pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS)
-    ok = table[table["status"].isin(READ_STATUSES)]
-    n_low = int((table["status"] == "low_confidence").sum())
-    if n_low:
-        log.warning(
-            "%d of %d readings have low confidence (status low_confidence in %s)",
-            n_low,
-            len(table),
-            report_path,
-        )
     metrics = {
-        "einthoven_db_median": float(ok["einthoven_db"].median()) if len(ok) else None,
-        "goldberger_db_median": float(ok["goldberger_db"].median()) if len(ok) else None,
+        **report_metrics(table),
         "n_images": len(items),
         "n_predicted": n_done,
-        "n_low_confidence": n_low,
         "n_skipped": n_skipped,
         "n_failed": len(failures),
         "report": str(report_path),
     }
-    write_metrics(out_dir / "predict_metrics.json", metrics)
+    if num_shards > 1:
+        metrics.update(shard_index=shard_index, num_shards=num_shards)
+    write_metrics(out_dir / f"predict_metrics{shard_suffix(shard_index, num_shards)}.json", metrics)
     return metrics
+
+
+def report_metrics(table: pd.DataFrame) -> dict[str, Any]:
+    """Batch figures of a report table: median Einthoven / Goldberger consistency of the written readings and
+    the number of low-confidence ones (logged as a warning)."""
+    ok = table[table["status"].isin(READ_STATUSES)]
+    n_low = int((table["status"] == "low_confidence").sum())
+    if n_low:
+        log.warning("%d of %d readings have low confidence (status low_confidence)", n_low, len(table))
+    return {
+        "einthoven_db_median": float(ok["einthoven_db"].median()) if len(ok) else None,
+        "goldberger_db_median": float(ok["goldberger_db"].median()) if len(ok) else None,
+        "n_low_confidence": n_low,
+    }
+
+
+def exit_status(metrics: dict[str, Any]) -> int:
+    """The command's exit status: 1 when any image failed (report.csv lists them), else 0; always 0 inside a
+    multirun, where exiting would stop the sweep's other jobs (e.g. the other shards of a batch)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return 0
+    return 1 if metrics["n_failed"] else 0

@@ -1,0 +1,128 @@
+"""Batch plumbing shared by predict and evaluate: shards of a job, a per-page time limit, a page-worker pool,
+and atomic table writes.
+
+A job of N pages split into ``num_shards`` shards gives shard ``i`` the contiguous block
+``items[i*N//num_shards : (i+1)*N//num_shards]``, so joining the shards' reports in shard order
+(:mod:`ecgdl.merge`) gives exactly the rows, in the order, of one unsharded run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def shard_items(items: Sequence[T], shard_index: int = 0, num_shards: int = 1) -> list[T]:
+    """Shard ``shard_index`` (0-based) of ``num_shards``: a contiguous block of ``items``."""
+    if num_shards < 1:
+        raise ValueError(f"num_shards must be >= 1, got {num_shards}")
+    if not 0 <= shard_index < num_shards:
+        raise ValueError(f"shard_index must be in 0..{num_shards - 1}, got {shard_index}")
+    n = len(items)
+    return list(items[shard_index * n // num_shards : (shard_index + 1) * n // num_shards])
+
+
+def shard_suffix(shard_index: int, num_shards: int) -> str:
+    """File-name suffix of one shard's report (empty for an unsharded job): ``.shard-002-of-016``."""
+    return "" if num_shards <= 1 else f".shard-{shard_index:03d}-of-{num_shards:03d}"
+
+
+class PageTimeout(TimeoutError):
+    """A page took longer than the job's per-page time limit."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`PageTimeout` in the block after ``seconds`` of wall time (None or <= 0: no limit).
+
+    SIGALRM interrupts Python code between bytecodes (a single long C call finishes first), which is what a
+    pathological page stuck in a tracing loop needs. Signals reach only the main thread of a POSIX process, so
+    elsewhere (Windows, worker threads) the block runs without a limit.
+    """
+    usable = (
+        seconds is not None
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def _expired(signum, frame):
+        raise PageTimeout(f"took longer than the per-page limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# One worker process's state: the page function built once by the initializer (a digitizer is too heavy to
+# send with every page).
+_WORKER_FN: Callable[[Any], Any] | None = None
+
+
+def _init_worker(factory: Callable[..., Callable[[Any], Any]], args: tuple) -> None:
+    global _WORKER_FN
+    import torch  # each worker gets one thread: the pool is the parallelism
+
+    torch.set_num_threads(1)
+    _WORKER_FN = factory(*args)
+
+
+def _call_worker(item: Any) -> Any:
+    assert _WORKER_FN is not None, "worker not initialised"
+    return _WORKER_FN(item)
+
+
+def map_pages(
+    factory: Callable[..., Callable[[T], R]],
+    factory_args: tuple,
+    items: Iterable[T],
+    workers: int = 1,
+) -> Iterator[R]:
+    """``fn(item)`` for each item, in order, where ``fn = factory(*factory_args)``; with ``workers > 1`` in that
+    many spawned processes, each building its own ``fn`` once (``factory`` and its arguments must pickle).
+
+    ``fn`` should catch its own errors and return them as results, so one bad page never stops the batch.
+    """
+    if workers <= 1:
+        fn = factory(*factory_args)
+        for item in items:
+            yield fn(item)
+        return
+    ctx = multiprocessing.get_context("spawn")  # fork after torch / OpenMP threads started can deadlock
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(factory, factory_args)) as pool:
+        yield from pool.imap(_call_worker, items, chunksize=1)
+
+
+def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame.to_csv(path)`` through a temporary file in the same folder, so a killed job never leaves a
+    half-written table (the old one stays until the new one is complete)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
