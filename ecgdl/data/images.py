@@ -1,11 +1,14 @@
 """Image loading for every reader of pictures (evaluation sets, predict, digitizers): any common file or array ->
 H x W x 3 uint8 RGB.
 
-Reads PNG, JPEG, BMP, TIFF (and anything else OpenCV or Pillow can open), grey, grey+alpha, RGB, RGBA, 16-bit and
-float images. Transparent pixels are composited over white paper. A photo's EXIF orientation is applied (a phone
-stores a picture taken sideways as it was captured, with a tag saying how to turn it). Files larger than
-:data:`MAX_MEGAPIXELS` are refused before they are decoded. Failures raise :class:`ImageLoadError` naming the
-file and the reason.
+Reads PNG, JPEG, BMP, TIFF (and anything else OpenCV or Pillow can open), HEIC / HEIF phone photos (through
+pillow-heif) and PDF pages (rendered by pypdfium2 at ``pdf_dpi``), grey, grey+alpha, RGB, RGBA, 16-bit and float
+images. A multi-page file (PDF, multi-frame TIFF) is read one page at a time: ``load_image(path, page=k)`` with
+``k`` counted from 0, and :func:`count_pages` says how many there are. Transparent pixels are composited over
+white paper. A photo's EXIF orientation is applied (a phone stores a picture taken sideways as it was captured,
+with a tag saying how to turn it; libheif itself turns a HEIC picture upright). Pictures larger than
+:data:`MAX_MEGAPIXELS` (a PDF page at the asked dpi included) are refused before they are decoded. Failures raise
+:class:`ImageLoadError` naming the file (and the page) and the reason.
 """
 
 from __future__ import annotations
@@ -15,11 +18,27 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["MAX_MEGAPIXELS", "ImageLoadError", "load_image", "to_rgb_uint8"]
+__all__ = [
+    "DEFAULT_PDF_DPI",
+    "HEIF_SUFFIXES",
+    "MAX_MEGAPIXELS",
+    "PDF_SUFFIXES",
+    "TIFF_SUFFIXES",
+    "ImageLoadError",
+    "count_pages",
+    "load_image",
+    "to_rgb_uint8",
+]
 
 #: Larger pictures are refused unread (a 600-dpi letter page is 34 megapixels; a "decompression bomb" file
 #: declares billions).
 MAX_MEGAPIXELS = 200.0
+#: Resolution PDF pages are rendered at unless the caller asks for another (dots per inch; 1 pt = 1/72 inch).
+DEFAULT_PDF_DPI = 200.0
+PDF_SUFFIXES = (".pdf",)
+TIFF_SUFFIXES = (".tif", ".tiff")
+HEIF_SUFFIXES = (".heic", ".heif")
+_POINTS_PER_INCH = 72.0
 #: EXIF orientation tag value -> (counter-clockwise quarter turns, then mirror left-right)
 _EXIF_TURNS = {
     2: (0, True),
@@ -90,13 +109,27 @@ def _to_unit_float(arr: np.ndarray, name: str) -> np.ndarray:
     raise ImageLoadError(f"{name}: unsupported pixel type {arr.dtype}")
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as H x W x 3 uint8 RGB (see module docstring)."""
+def load_image(path: str | Path, page: int | None = None, *, pdf_dpi: float = DEFAULT_PDF_DPI) -> np.ndarray:
+    """Read an image file, or one page of a PDF / multi-frame TIFF, as H x W x 3 uint8 RGB.
+
+    ``page`` counts from 0 (None: the first page, or the picture itself); ``pdf_dpi`` is the resolution a PDF
+    page is rendered at. See the module docstring.
+    """
     path = Path(path)
+    suffix = path.suffix.lower()
+    where = _where(path, page)
     if not path.is_file():
-        raise ImageLoadError(f"{path}: no such file")
+        raise ImageLoadError(f"{where}: no such file")
     if path.stat().st_size == 0:
-        raise ImageLoadError(f"{path}: file is empty")
+        raise ImageLoadError(f"{where}: file is empty")
+    if page is not None and (isinstance(page, bool) or not isinstance(page, int | np.integer) or page < 0):
+        raise ImageLoadError(f"{path}: page must be an index counted from 0, got {page!r}")
+    if suffix in PDF_SUFFIXES:
+        return _load_pdf_page(path, 0 if page is None else int(page), pdf_dpi)
+    if suffix in HEIF_SUFFIXES:
+        _register_heif(path)
+    if page is not None and (page > 0 or suffix in TIFF_SUFFIXES):
+        return _load_frame(path, int(page))
     orientation = _check_header(path)
     raw = np.fromfile(str(path), dtype=np.uint8)
     try:
@@ -112,6 +145,150 @@ def load_image(path: str | Path) -> np.ndarray:
     return _apply_orientation(image, orientation)
 
 
+def count_pages(path: str | Path) -> int:
+    """How many pages ``path`` holds: a PDF's pages, a TIFF's frames, 1 for any other picture.
+
+    Only the file's structure is read (no page is rendered). Raises :class:`ImageLoadError` naming the file
+    when a PDF or TIFF cannot be opened (damaged, encrypted, no pages).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise ImageLoadError(f"{path}: no such file")
+    if suffix in PDF_SUFFIXES:
+        with _open_pdf(path) as doc:
+            return len(doc)
+    if suffix in TIFF_SUFFIXES:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as img:
+                return int(getattr(img, "n_frames", 1))
+        except Image.DecompressionBombError as exc:
+            raise ImageLoadError(f"{path}: refused, the picture is too large to read safely ({exc})") from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise ImageLoadError(f"{path}: not a readable TIFF ({exc.__class__.__name__}: {exc})") from exc
+    return 1
+
+
+def _where(path: Path, page: int | None) -> str:
+    """``path`` as error messages name it, with the page counted from 1 when one was asked for."""
+    return (
+        f"{path}" if page is None or not isinstance(page, int | np.integer) else f"{path} (page {page + 1})"
+    )
+
+
+def _refuse_if_too_large(where: str, width_px: float, height_px: float) -> None:
+    if width_px * height_px > MAX_MEGAPIXELS * 1e6:
+        raise ImageLoadError(
+            f"{where}: refused, the picture declares {width_px:.0f} x {height_px:.0f} px "
+            f"({width_px * height_px / 1e6:.0f} megapixels; at most {MAX_MEGAPIXELS:.0f} are read)"
+        )
+
+
+def _open_pdf(path: Path):
+    """The PDF at ``path`` as an open ``pypdfium2.PdfDocument`` (use it in a ``with`` block), or an
+    :class:`ImageLoadError` saying why it cannot be read."""
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise ImageLoadError(f"{path}: {_pdf_failure(path)}") from exc
+    except OSError as exc:
+        raise ImageLoadError(f"{path}: cannot open it ({exc.__class__.__name__}: {exc})") from exc
+    if len(doc) == 0:
+        doc.close()
+        raise ImageLoadError(f"{path}: the PDF has no pages")
+    return doc
+
+
+def _pdf_failure(path: Path) -> str:
+    """Why PDFium cannot open ``path``. pypdfium2 reports a document without pages with PDFium's last error
+    code, which may be left over from an earlier failure, so the document is opened once more directly."""
+    import pypdfium2.raw as pdfium_c
+
+    handle = pdfium_c.FPDF_LoadDocument((str(path) + "\x00").encode("utf-8", errors="surrogateescape"), None)
+    if handle:
+        pdfium_c.FPDF_CloseDocument(handle)
+        return "the PDF has no pages"
+    code = pdfium_c.FPDF_GetLastError()
+    if code == pdfium_c.FPDF_ERR_PASSWORD:
+        return "the PDF is encrypted (password protected); save an unprotected copy"
+    if code == pdfium_c.FPDF_ERR_SECURITY:
+        return "the PDF uses an unsupported security handler; save an unprotected copy"
+    if code == pdfium_c.FPDF_ERR_FILE:
+        return "cannot read the file"
+    return "not a readable PDF (damaged or not a PDF at all)"
+
+
+def _load_pdf_page(path: Path, page: int, pdf_dpi: float) -> np.ndarray:
+    where = _where(path, page)
+    if not (np.isfinite(pdf_dpi) and pdf_dpi > 0):
+        raise ImageLoadError(f"{where}: pdf_dpi must be a positive number, got {pdf_dpi!r}")
+    import pypdfium2 as pdfium
+
+    with _open_pdf(path) as doc:
+        if page >= len(doc):
+            raise ImageLoadError(f"{where}: the PDF has only {len(doc)} page(s)")
+        try:
+            pdf_page = doc[page]
+            width_pt, height_pt = pdf_page.get_size()
+            scale = float(pdf_dpi) / _POINTS_PER_INCH
+            _refuse_if_too_large(where, width_pt * scale, height_pt * scale)
+            bitmap = pdf_page.render(scale=scale, rev_byteorder=True)  # RGB(A) byte order, white paper
+            arr = bitmap.to_numpy()
+        except pdfium.PdfiumError as exc:
+            raise ImageLoadError(f"{where}: PDFium cannot render it ({exc})") from exc
+    if arr.ndim != 3 or arr.shape[2] < 3 or arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ImageLoadError(f"{where}: the page renders to an empty picture ({arr.shape}) at {pdf_dpi} dpi")
+    return np.ascontiguousarray(arr[:, :, :3])
+
+
+def _load_frame(path: Path, page: int) -> np.ndarray:
+    """Frame ``page`` of a multi-frame picture (TIFF), read with Pillow, turned as its orientation tag says."""
+    from PIL import Image, UnidentifiedImageError
+
+    where = _where(path, page)
+    try:
+        with Image.open(path) as img:
+            n_frames = int(getattr(img, "n_frames", 1))
+            if page >= n_frames:
+                raise ImageLoadError(f"{where}: the file has only {n_frames} page(s)")
+            img.seek(page)
+            _refuse_if_too_large(where, *img.size)
+            tags = getattr(img, "tag_v2", None)
+            orientation = int(
+                (tags.get(0x0112, 1) if tags is not None else img.getexif().get(0x0112, 1)) or 1
+            )
+            image = _pil_to_rgb(img, where)
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(f"{where}: refused, the picture is too large to read safely ({exc})") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        if isinstance(exc, ImageLoadError):
+            raise
+        raise ImageLoadError(f"{where}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
+    return _apply_orientation(image, orientation)
+
+
+_HEIF_REGISTERED = False
+
+
+def _register_heif(path: Path) -> None:
+    """Teach Pillow to open HEIC / HEIF files (once per process)."""
+    global _HEIF_REGISTERED
+    if _HEIF_REGISTERED:
+        return
+    try:
+        import pillow_heif
+    except ImportError as exc:  # pragma: no cover - pillow-heif is a dependency
+        raise ImageLoadError(
+            f"{path}: reading HEIC / HEIF pictures needs pillow-heif (pip install pillow-heif)"
+        ) from exc
+    pillow_heif.register_heif_opener()
+    _HEIF_REGISTERED = True
+
+
 def _check_header(path: Path) -> int:
     """The file's EXIF orientation (1: as stored) after checking its declared size against
     :data:`MAX_MEGAPIXELS`, from the header alone (nothing is decoded); 1 when Pillow cannot read the header."""
@@ -125,11 +302,7 @@ def _check_header(path: Path) -> int:
         raise ImageLoadError(f"{path}: refused, the picture is too large to read safely ({exc})") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return 1
-    if w * h > MAX_MEGAPIXELS * 1e6:
-        raise ImageLoadError(
-            f"{path}: refused, the picture declares {w} x {h} px ({w * h / 1e6:.0f} megapixels; "
-            f"at most {MAX_MEGAPIXELS:.0f} are read)"
-        )
+    _refuse_if_too_large(str(path), w, h)
     return orientation
 
 
@@ -150,21 +323,25 @@ def _load_with_pillow(path: Path) -> np.ndarray:
         raise ImageLoadError(f"{path}: OpenCV cannot decode it and Pillow is not installed") from exc
     try:
         with Image.open(path) as img:
-            img.load()
-            if img.mode == "P":
-                img = img.convert("RGBA")
-            elif img.mode in ("I;16", "I;16B", "I;16L"):
-                arr = np.asarray(img, dtype=np.uint16)
-                return to_rgb_uint8(arr, name=str(path))
-            elif img.mode in ("I", "F"):
-                arr = np.asarray(img).astype(np.float64)
-                hi = arr.max(initial=0.0)
-                arr = arr / hi if hi > 0 else arr
-                return to_rgb_uint8(arr, name=str(path))
-            elif img.mode not in ("L", "LA", "RGB", "RGBA"):
-                img = img.convert("RGB")
-            return to_rgb_uint8(np.asarray(img), name=str(path))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            return _pil_to_rgb(img, str(path))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         if isinstance(exc, ImageLoadError):
             raise
         raise ImageLoadError(f"{path}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _pil_to_rgb(img, name: str) -> np.ndarray:
+    """The current frame of an open Pillow image as H x W x 3 uint8 RGB."""
+    img.load()
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    elif img.mode in ("I;16", "I;16B", "I;16L"):
+        return to_rgb_uint8(np.asarray(img, dtype=np.uint16), name=name)
+    elif img.mode in ("I", "F"):
+        arr = np.asarray(img).astype(np.float64)
+        hi = arr.max(initial=0.0)
+        arr = arr / hi if hi > 0 else arr
+        return to_rgb_uint8(arr, name=name)
+    elif img.mode not in ("L", "LA", "RGB", "RGBA"):
+        img = img.convert("RGB")
+    return to_rgb_uint8(np.asarray(img), name=name)

@@ -19,6 +19,7 @@ with status ``low_confidence`` instead of ``ok``.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,11 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from ecgdl.data.images import load_image
 from ecgdl.data.inputs import InputImage, discover_inputs
 from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.models.selfcheck import SelfCheckedDigitizer, turn_image
-from ecgdl.signals.io import write_kaggle_signal_csv
 from ecgdl.signals.record import EcgRecord
+from ecgdl.signals.writers import output_paths, write_outputs
 from ecgdl.tasks.batch import map_pages, shard_items, shard_suffix, time_limit, write_table_atomic
 from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
 
@@ -115,12 +115,28 @@ def _fix_length(record: EcgRecord, item: InputImage) -> np.ndarray:
     return sig
 
 
-def predict_one(digitizer, item: InputImage, out_dir: Path, save_overlay: bool) -> dict[str, Any]:
+def predict_one(
+    digitizer,
+    item: InputImage,
+    out_dir: Path,
+    save_overlay: bool,
+    formats: Sequence[str] = ("csv",),
+    overwrite: bool = False,
+) -> dict[str, Any]:
     t0 = time.perf_counter()
-    image = load_image(item.path)
+    image = item.load()
     record = digitizer.digitize(image, item.fs_hz, item.n_samples)
     sig = _fix_length(record, item)
-    write_kaggle_signal_csv(EcgRecord(sig, item.fs_hz, item.stem, {}), out_dir / f"{item.stem}.csv")
+    sidecar = {
+        "image": str(item.path),
+        "page": None if item.page is None else item.page + 1,
+        **(record.meta or {}),
+    }
+    # a format whose files a previous run wrote is kept as it is (a rerun asking for one more format adds it)
+    missing = [
+        f for f in formats if overwrite or not all(p.exists() for p in output_paths([f], out_dir, item.stem))
+    ]
+    write_outputs(missing, out_dir, item.stem, sig, item.fs_hz, sidecar, overwrite=overwrite)
     if save_overlay:
         from ecgdl.viz.overlay import overlay_prediction
         from ecgdl.viz.segments import segments_from_meta
@@ -165,19 +181,27 @@ class PageReader:
         out_dir: str,
         save_overlay: bool,
         page_timeout_s: float | None,
+        formats: Sequence[str] = ("csv",),
+        overwrite: bool = False,
     ) -> None:
         cfg = OmegaConf.create(reader_cfg)
         self.digitizer = self_checked(build_digitizer(cfg.model, cfg.get("ckpt_path"), model_name), cfg)
         self.out_dir = Path(out_dir)
         self.save_overlay = save_overlay
         self.page_timeout_s = page_timeout_s
+        self.formats = tuple(formats)
+        self.overwrite = overwrite
 
     def __call__(self, item: InputImage) -> dict[str, Any]:
         row = {"stem": item.stem, "image": str(item.path), "fs_hz": item.fs_hz, "error": ""}
         t0 = time.perf_counter()
         try:
             with time_limit(self.page_timeout_s):
-                row.update(predict_one(self.digitizer, item, self.out_dir, self.save_overlay))
+                row.update(
+                    predict_one(
+                        self.digitizer, item, self.out_dir, self.save_overlay, self.formats, self.overwrite
+                    )
+                )
         except Exception as exc:  # one bad image never stops the batch; every failure is reported
             row.update(
                 status="failed",
@@ -189,6 +213,13 @@ class PageReader:
 
 #: the keys of a predict config that build the digitizer (resolved into plain values for page workers)
 READER_KEYS = ("model", "ckpt_path", "confidence", "turns", "turn_min_confidence", "fallback_ink")
+
+
+def _formats(value: Any) -> list[str]:
+    """``format=csv`` or ``format=[csv,wfdb,edf]`` as a checked list (an unknown name lists the valid ones)."""
+    names = [value] if isinstance(value, str) else list(value)
+    output_paths(names, ".", "check")  # raises KeyError naming the valid formats
+    return names
 
 
 def reader_config(cfg: DictConfig) -> dict[str, Any]:
@@ -206,11 +237,18 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     out_dir = resolve_output_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     shard_index, num_shards = int(cfg.get("shard_index", 0)), int(cfg.get("num_shards", 1))
-    items = shard_items(discover_inputs(cfg.input, float(cfg.default_fs_hz)), shard_index, num_shards)
+    formats = _formats(cfg.get("format", "csv"))
+    found = discover_inputs(cfg.input, float(cfg.default_fs_hz), pdf_dpi=float(cfg.get("pdf_dpi", 200)))
+    items = shard_items(found, shard_index, num_shards)
     report_path = out_dir / f"report{shard_suffix(shard_index, num_shards)}.csv"
     previous = pd.read_csv(report_path, dtype={"stem": str}) if report_path.is_file() else None
     rows: dict[str, dict] = {} if previous is None else {r["stem"]: r for r in previous.to_dict("records")}
-    todo = [item for item in items if cfg.overwrite or not (out_dir / f"{item.stem}.csv").exists()]
+    # a page is done when every requested file exists (a killed job resumes; overwrite=true redoes all)
+    todo = [
+        item
+        for item in items
+        if cfg.overwrite or not all(p.exists() for p in output_paths(formats, out_dir, item.stem))
+    ]
     n_skipped = len(items) - len(todo)
     failures: list[tuple[str, str]] = []
     n_done = 0
@@ -219,8 +257,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         reader_config(cfg),
         hydra_choice("model"),
         str(out_dir),
-        bool(cfg.save_overlay),
+        bool(cfg.save_overlay or cfg.get("report_html")),  # the review page shows the overlays
         None if timeout is None else float(timeout),
+        formats,
+        bool(cfg.overwrite),
     )
     pages = map_pages(PageReader, reader_args, todo, workers=int(cfg.get("workers", 1)))
     for n, row in enumerate(tqdm(pages, total=len(todo), desc=f"predict -> {out_dir}", unit="img"), 1):
@@ -248,6 +288,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     }
     if num_shards > 1:
         metrics.update(shard_index=shard_index, num_shards=num_shards)
+    elif cfg.get("report_html"):  # a sharded job's page comes after the merge: python -m ecgdl.review <dir>
+        from ecgdl.review import write_review
+
+        metrics["review"] = str(write_review(out_dir))
     write_metrics(out_dir / f"predict_metrics{shard_suffix(shard_index, num_shards)}.json", metrics)
     return metrics
 

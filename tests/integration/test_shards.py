@@ -60,12 +60,8 @@ def test_a_page_over_its_time_limit_is_reported_and_the_batch_goes_on(tmp_path: 
     image = tmp_path / "page.png"
     cv2.imwrite(str(image), np.full((40, 60, 3), 255, np.uint8))
     reader = object.__new__(predict.PageReader)  # a reader around a digitizer that never returns
-    reader.digitizer, reader.out_dir, reader.save_overlay, reader.page_timeout_s = (
-        Stuck(),
-        tmp_path,
-        False,
-        0.3,
-    )
+    reader.digitizer, reader.out_dir, reader.page_timeout_s = Stuck(), tmp_path, 0.3
+    reader.save_overlay, reader.formats, reader.overwrite = False, ("csv",), False
     row = reader(InputImage("page", image, 500.0, 5000, "page"))
     assert row["status"] == "failed" and "PageTimeout" in row["error"] and row["seconds"] < 3
 
