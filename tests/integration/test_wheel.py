@@ -1,13 +1,18 @@
-"""The package works installed from a wheel, away from the repository: render, degrade, digitize, score.
+"""The package works installed from a wheel, away from the repository: render, degrade, digitize, score, and the
+installed ``ecgdl`` command generates, predicts and evaluates with the configs the wheel ships.
 
 A wheel is built from a copy of the sources (so the build leaves nothing in the checkout), installed with
-``--no-deps`` into a throwaway venv that sees the dependencies through ``--system-site-packages``, and a
-script run by that venv's python from an empty folder goes through the whole chain with the ``photo`` preset,
-which is read from the wheel's package data (there is no ``conf/`` anywhere near it).
+``--no-deps`` into a throwaway venv that sees the dependencies through ``--system-site-packages``. From an empty
+folder, a script run by that venv's python goes through the whole chain with the ``photo`` preset, read from the
+wheel's package data; then ``ecgdl generate``, ``ecgdl predict`` and ``ecgdl evaluate`` run there with the
+configs from the wheel's ``ecgdl/conf`` (there is no ``conf/`` anywhere near them), write under that folder and
+leave the venv as installed.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import shutil
 import subprocess
@@ -15,7 +20,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+from ecgdl.constants import LEADS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,6 +66,15 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) -
     return out.stdout
 
 
+def _files(root: Path) -> dict[str, int]:
+    """Every file under ``root`` but Python's byte-code caches, with its modification time."""
+    return {
+        str(path): path.stat().st_mtime_ns
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
 @pytest.mark.slow
 def test_wheel_installs_and_runs_away_from_the_repository(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSAFEPATH")}
@@ -67,7 +84,8 @@ def test_wheel_installs_and_runs_away_from_the_repository(tmp_path: Path) -> Non
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
-    shutil.copytree(REPO / "ecgdl", src / "ecgdl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("ecgdl", "conf"):  # conf/ ships as ecgdl/conf (pyproject's package-dir)
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = tmp_path / "dist"
     _run(
         [
@@ -96,3 +114,27 @@ def test_wheel_installs_and_runs_away_from_the_repository(tmp_path: Path) -> Non
     empty.mkdir()
     out = _run([str(python), "-c", SCRIPT, str(venv)], empty, env)  # sys.path[0] is the empty folder
     assert "snr_db=" in out and str(venv.resolve()) in out
+
+    installed = _files(venv)
+    ecgdl = str(venv / ("Scripts/ecgdl.exe" if os.name == "nt" else "bin/ecgdl"))
+    out = _run([ecgdl, "--help"], empty, env)
+    assert "predict" in out and "model " in out and "classical" in out
+    (conf,) = (line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("configs: "))
+    assert Path(conf).is_relative_to(venv.resolve()) and Path(conf, "predict.yaml").is_file(), conf
+    assert "predict is powered by Hydra" in _run([ecgdl, "predict", "--help"], empty, env)
+
+    _run([ecgdl, "generate", "output_dir=gen", "num_records=1", "num_workers=0"], empty, env)
+    (page,) = (empty / "gen" / "train").glob("*/*.png")
+    _run(
+        [ecgdl, "predict", f"input={page.relative_to(empty)}", "output_dir=out", "model=classical"],
+        empty,
+        env,
+    )
+    frame = pd.read_csv(empty / "out" / f"{page.stem}.csv")
+    assert list(frame.columns) == list(LEADS) and len(frame) == 5000
+    _run([ecgdl, "evaluate", "model=classical", "data.root=gen", "output_dir=ev", "overlays=0"], empty, env)
+    assert math.isfinite(json.loads((empty / "ev" / "metrics.json").read_text())["snr_db"])
+    for task in ("generate", "predict", "evaluate"):  # Hydra's run folders: under the folder it ran from
+        assert list((empty / "outputs" / task / "runs").glob(f"*/{task}.log")), task
+    changed = {path for path, stamp in _files(venv).items() if installed.get(path) != stamp}
+    assert not changed, f"the commands wrote into the venv: {sorted(changed)[:10]}"
