@@ -6,6 +6,10 @@ A paper convention shared by the renderer (:mod:`ecgdl.render`, which draws page
 A layout is data, not code: ``LAYOUTS[name]`` gives a :class:`LayoutSpec`. Column ``c`` of an ``n``-column grid
 shows seconds ``[c * D / n, c * D / n + window)`` of one recording of duration ``D`` (the Kaggle convention);
 rhythm strips show the recording from 0 s. When the paper is too narrow (50 mm/s), the window shrinks to fit.
+
+Cabrera layouts (``3x4+II-cabrera``, ``6x2-cabrera``, ``12x1-cabrera``) print the limb leads in their anatomical
+order aVL, I, -aVR, II, aVF, III: the spec lists aVR (the record's lead) and names it in ``inverted``, the leads
+printed upside down (labelled ``-aVR``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class LayoutSpec:
     name: str
     grid: tuple[tuple[str, ...], ...]  # rows x columns of lead names
     rhythm: tuple[str, ...] = ()  # full-width strips below the grid
+    inverted: tuple[str, ...] = ()  # leads printed with reversed polarity (Cabrera's -aVR)
 
     @property
     def n_cols(self) -> int:
@@ -41,6 +46,18 @@ class LayoutSpec:
         unknown = printed - set(LEADS)
         if unknown:
             raise ValueError(f"layout {self.name}: unknown leads {sorted(unknown)}")
+        if not set(self.inverted) <= printed:
+            raise ValueError(
+                f"layout {self.name}: inverted leads {sorted(set(self.inverted) - printed)} not printed"
+            )
+
+    def polarity(self, lead: str) -> float:
+        """-1.0 for a lead printed upside down (``inverted``), else 1.0."""
+        return -1.0 if lead in self.inverted else 1.0
+
+    def label(self, lead: str) -> str:
+        """The lead's printed name (``-aVR`` for an inverted aVR)."""
+        return f"-{lead}" if lead in self.inverted else lead
 
 
 LAYOUTS: dict[str, LayoutSpec] = {
@@ -74,6 +91,23 @@ LAYOUTS: dict[str, LayoutSpec] = {
             (("I", "V1"), ("II", "V2"), ("III", "V3"), ("aVR", "V4"), ("aVL", "V5"), ("aVF", "V6")),
         ),
         LayoutSpec("12x1", tuple((lead,) for lead in LEADS)),
+        # Cabrera order: limb leads aVL, I, -aVR, II, aVF, III (columns of the 3x4 grid read top to bottom)
+        LayoutSpec(
+            "3x4+II-cabrera",
+            (("aVL", "II", "V1", "V4"), ("I", "aVF", "V2", "V5"), ("aVR", "III", "V3", "V6")),
+            ("II",),
+            inverted=("aVR",),
+        ),
+        LayoutSpec(
+            "6x2-cabrera",
+            (("aVL", "V1"), ("I", "V2"), ("aVR", "V3"), ("II", "V4"), ("aVF", "V5"), ("III", "V6")),
+            inverted=("aVR",),
+        ),
+        LayoutSpec(
+            "12x1-cabrera",
+            tuple((lead,) for lead in ("aVL", "I", "aVR", "II", "aVF", "III", *LEADS[6:])),
+            inverted=("aVR",),
+        ),
     )
 }
 

@@ -2,6 +2,8 @@
 
 Grid lines are drawn from exact 1-D coverage profiles (a line of width w centred at a fractional position covers
 each pixel by the overlap length), so lines at 7.874 px spacing land where the grid geometry says they are.
+Patterns (:data:`GRID_PATTERNS`): ``solid`` lines, ``dotted`` (a dot at every 1 mm and a larger one at every
+5 mm intersection, as some machines print: the product of the two profiles) or ``none``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ GRID_SCHEMES: dict[str, tuple[tuple[int, int, int], tuple[int, int, int], tuple[
     "blue": ((252, 253, 255), (208, 222, 245), (95, 135, 205)),
     "grey": ((255, 255, 255), (222, 222, 222), (150, 150, 150)),
     "bw": ((255, 255, 255), (205, 205, 205), (120, 120, 120)),
+    # darker grids, as other machines and photocopies print them (pale to dark, grey and black)
+    "pale": ((255, 255, 255), (254, 238, 236), (247, 168, 160)),
+    "dark-red": ((255, 255, 255), (238, 170, 165), (190, 35, 35)),
+    "dark": ((255, 255, 255), (185, 185, 185), (85, 85, 85)),
+    "black": ((255, 255, 255), (200, 200, 200), (30, 30, 30)),
     "none": ((255, 255, 255), (255, 255, 255), (255, 255, 255)),
 }
+#: how grid lines are drawn: solid lines, dots at the line crossings, or not at all
+GRID_PATTERNS = ("solid", "dotted", "none")
 
 
 def get_scheme(name: str):
@@ -31,11 +40,18 @@ def get_scheme(name: str):
         raise KeyError(f"unknown grid colour {name!r}; valid: {', '.join(GRID_SCHEMES)}") from None
 
 
+def check_pattern(name: str) -> str:
+    if name not in GRID_PATTERNS:
+        raise KeyError(f"unknown grid style {name!r}; valid: {', '.join(GRID_PATTERNS)}")
+    return name
+
+
 @dataclass(frozen=True)
 class GridStyle:
     colour: str = "red"
     minor_width_px: float = 1.0
     major_width_px: float = 1.6
+    pattern: str = "solid"  # one of GRID_PATTERNS
 
 
 def _coverage(n: int, origin: float, spacing: float, width: float, every: int, major: bool) -> np.ndarray:
@@ -54,14 +70,17 @@ def _grid_image(
     paper, minor, major = (np.array(c, np.float32) for c in get_scheme(style.colour))
     img = np.empty((height_px, width_px, 3), np.float32)
     img[:] = paper
-    if style.colour == "none":
+    if style.colour == "none" or style.pattern == "none":
         out = img.astype(np.uint8)
         out.setflags(write=False)
         return out
     for is_major, colour, w in ((False, minor, style.minor_width_px), (True, major, style.major_width_px)):
         cx = _coverage(width_px, origin_x, px_per_mm, w, 5, is_major).astype(np.float32)
         cy = _coverage(height_px, origin_y, px_per_mm, w, 5, is_major).astype(np.float32)
-        alpha = np.maximum(cy[:, None], cx[None, :])[..., None]
+        if style.pattern == "dotted":  # ink only where a vertical and a horizontal line cross
+            alpha = (cy[:, None] * cx[None, :])[..., None]
+        else:
+            alpha = np.maximum(cy[:, None], cx[None, :])[..., None]
         img = img * (1 - alpha) + colour * alpha
     out = np.round(img).astype(np.uint8)
     out.setflags(write=False)

@@ -1,8 +1,8 @@
 """Draw a 12-lead record as a paper ECG and return the image with its exact ground truth.
 
-``render_ecg(record, RenderConfig(...), rng) -> (image_rgb, RenderTruth)``. The page is US letter or A4 in landscape
-at 100-300 dpi; traces are anti-aliased OpenCV polylines with 1/16 px precision on a cached grid, so a
-2200 x 1700 page takes a few tens of milliseconds. Every drawn sample's pixel position is recorded in the truth.
+``render_ecg(record, RenderConfig(...), rng) -> (image_rgb, RenderTruth)``. The page is US letter, A4 or a strip
+(:data:`PAPER_SIZES_MM`) in landscape at 50-600 dpi; traces are anti-aliased OpenCV polylines with 1/16 px
+precision on a cached grid, so a 2200 x 1700 page takes a few tens of milliseconds. Every drawn sample's pixel position is recorded in the truth.
 """
 
 from __future__ import annotations
@@ -14,14 +14,22 @@ import numpy as np
 
 from ecgdl.constants import LEADS, MM_PER_INCH
 from ecgdl.layouts import get_layout
-from ecgdl.render.grid import GridStyle, get_scheme, grid_image
-from ecgdl.render.text import draw_text
+from ecgdl.render import blocks
+from ecgdl.render.grid import GridStyle, check_pattern, get_scheme, grid_image
+from ecgdl.render.strokes import draw_supersampled, supersampled_thickness, with_caps
+from ecgdl.render.text import check_font, draw_text
 from ecgdl.render.truth import _SHIFT, GridGeometry, LeadPanel, RenderTruth
 from ecgdl.signals.record import EcgRecord
 
-#: Paper sizes in landscape, (width_mm, height_mm).
-PAPER_SIZES_MM: dict[str, tuple[float, float]] = {"letter": (279.4, 215.9), "a4": (297.0, 210.0)}
-PULSE_POSITIONS = ("start", "end", "none")
+#: Paper sizes in landscape, (width_mm, height_mm). ``strip``: the wide, low pages some machines and viewers
+#: export (2000 x 960 px-like, aspect 2.08), wide enough for 10 s at 25 mm/s and 10 mm of margins or pulses.
+PAPER_SIZES_MM: dict[str, tuple[float, float]] = {
+    "letter": (279.4, 215.9),
+    "a4": (297.0, 210.0),
+    "strip": (260.0, 125.0),
+}
+#: where each row's calibration pulse is drawn
+PULSE_POSITIONS = ("start", "end", "both", "none")
 
 
 @dataclass(frozen=True)
@@ -34,10 +42,11 @@ class RenderConfig:
     speed_mm_per_s: float = 25.0
     gain_mm_per_mv: float = 10.0
     grid_colour: str = "red"
-    pulse: str = "none"  # start | end | none
+    pulse: str = "none"  # start | end | both | none
     line_width_mm: float = 0.22
     trace_rgb: tuple[int, int, int] = (0, 0, 0)
-    left_mm: float = 10.0  # where the first column (or the pulse) starts
+    left_mm: float = 10.0  # where the first column (or the pulse) starts; 0-2 mm: leads from the page's edge
+    right_mm: float = 5.0  # paper kept free right of the last column (or the end pulse)
     rows_top_mm: float | None = None  # top of the band that holds the rows (None: layout default)
     rows_bottom_mm: float = 8.0  # gap between the last row's band and the page bottom
     labels: bool = True
@@ -58,6 +67,12 @@ class RenderConfig:
     # area-averaged, so a pen draws as its own width within 1/k px (a 0.25-mm pen at 200 dpi: 2 px,
     # ECG-Image-Kit's median); the fine canvas holds k^2 times the traces' band of the page.
     stroke_supersample: int = 1
+    grid_style: str = "solid"  # solid | dotted | none (grid.GRID_PATTERNS); none: no lines, paper colour kept
+    font: str = "sans"  # labels, header and footer (text.FONTS: sans, serif, times, mono ...)
+    # None: the three-line header / the speed-gain footer; n: a block of n lines (header: in one to three
+    # columns), and the rows move clear of it
+    header_lines: int | None = None
+    footer_lines: int | None = None
 
     def __post_init__(self) -> None:
         get_layout(self.layout)
@@ -74,6 +89,20 @@ class RenderConfig:
             raise ValueError(f"separator_width_mm must be positive or None, got {self.separator_width_mm}")
         if not 1 <= self.stroke_supersample <= 4:
             raise ValueError(f"stroke_supersample must be within 1-4, got {self.stroke_supersample}")
+        check_pattern(self.grid_style)
+        check_font(self.font)
+        if self.left_mm < 0 or self.right_mm < 0:
+            raise ValueError(f"left_mm and right_mm must be >= 0, got {self.left_mm}, {self.right_mm}")
+        if self.line_width_mm <= 0 or self.font_pt <= 0:
+            raise ValueError(
+                f"line_width_mm and font_pt must be positive, got {self.line_width_mm}, {self.font_pt}"
+            )
+        if len(self.trace_rgb) != 3 or not all(0 <= int(v) <= 255 for v in self.trace_rgb):
+            raise ValueError(f"trace_rgb must be three values within 0-255, got {self.trace_rgb}")
+        for name in ("header_lines", "footer_lines"):
+            n = getattr(self, name)
+            if n is not None and not 1 <= n <= blocks.MAX_BLOCK_LINES:
+                raise ValueError(f"{name} must be within 1-{blocks.MAX_BLOCK_LINES} or None, got {n}")
 
     @property
     def px_per_mm(self) -> float:
@@ -83,6 +112,10 @@ class RenderConfig:
     def size_px(self) -> tuple[int, int]:
         w_mm, h_mm = PAPER_SIZES_MM[self.paper]
         return round(w_mm * self.px_per_mm), round(h_mm * self.px_per_mm)
+
+    @property
+    def font_px(self) -> int:
+        return max(6, round(self.font_pt / 72.0 * self.dpi))
 
 
 # Calibration pulse: a 1 mV step 0.2 s wide, and the trace begins 0.2 s after the pulse's first point.
@@ -96,74 +129,6 @@ _PULSE_LEAD_SAMPLES = 2
 # ../shared/data/dev_eik_clean: 708.33, 991.67, 1275.0 and 1534.7 px of 1700).
 _EIK_4ROW_BASELINES = (5 / 12, 7 / 12, 9 / 12, 0.90276)
 _DRAW_TOLERANCE_PX = 0.1
-
-
-def _with_caps(pts_xy: np.ndarray, thickness_px: int) -> np.ndarray:
-    """The polyline to draw for a trace whose samples are ``pts_xy`` (n >= 2, x ascending): a pen of width w
-    inks w/2 around every point of its path, the ends included. OpenCV gives thick lines round caps but draws a
-    1-px line from its first to its last point only, so those get a half-pixel projecting cap (extended along the
-    first / last segment, what matplotlib, ECG-Image-Kit's renderer, does by default). Truth is unchanged: the
-    caps carry no samples."""
-    if thickness_px != 1:
-        return pts_xy
-    ends = []
-    for a, b in ((pts_xy[0], pts_xy[1]), (pts_xy[-1], pts_xy[-2])):
-        d = a - b
-        norm = float(np.hypot(d[0], d[1]))
-        ends.append(a + 0.5 * d / norm if norm > 0 else a)
-    return np.vstack([ends[0], pts_xy, ends[1]])
-
-
-def _supersampled_thickness(width_px: float, factor: int) -> int:
-    """The odd fine width nearest ``width_px * factor``: OpenCV's thick lines are 2k+1 px wide (thickness 2k and
-    2k+1 both draw 2k+3 px for k >= 1, 2 draws 3), see :func:`_draw_supersampled`."""
-    return max(1, 2 * round((width_px * factor - 1) / 2) + 1)
-
-
-def _draw_supersampled(
-    image: np.ndarray, polylines: list[np.ndarray], rgb: tuple[int, ...], width_px: float, factor: int
-) -> None:
-    """Ink ``polylines`` (1/2**_SHIFT px fixed point) into ``image`` with a pen ``width_px`` wide (within 1/factor
-    px, see :func:`_supersampled_thickness`): drawn as a coverage mask ``factor`` times finer (round caps
-    and joins) and area-averaged back, so a pixel's darkness is the share of it the pen covers. Only the rows the
-    traces span are drawn at the fine scale."""
-    fine_width = _supersampled_thickness(width_px, factor)
-    # page pixel centre j -> fine pixel centre factor * j + (factor - 1) / 2
-    fine = [(p.astype(np.int64) * factor + ((factor - 1) << _SHIFT) // 2).astype(np.int32) for p in polylines]
-    ys = np.concatenate([p[:, 0, 1] for p in polylines]) / (1 << _SHIFT)
-    pad = int(np.ceil(width_px)) + 2
-    h, w = image.shape[:2]
-    y0 = max(0, int(np.floor(ys.min())) - pad)
-    y1 = min(h, int(np.ceil(ys.max())) + pad + 1)
-    if y1 <= y0:
-        return
-    canvas = np.zeros(((y1 - y0) * factor, w * factor), np.uint8)
-    offset = np.array([0, y0 * factor << _SHIFT], np.int32)
-    # LINE_8 at the fine scale: the area average below does the anti-aliasing (LINE_AA would add ~0.7 fine px)
-    fine = [p - offset for p in fine]
-    thickness = 1 if fine_width == 1 else fine_width - 1  # OpenCV draws thickness 2k as 2k + 1 px
-    cv2.polylines(canvas, fine, False, 255, thickness, cv2.LINE_8, shift=_SHIFT)
-    # projecting caps, as matplotlib (ECG-Image-Kit) draws them: a square reaching half a width past each end
-    # (it holds OpenCV's round cap); fillPoly inks both boundary pixels, hence half a pixel less each way
-    half = (fine_width - 1) / 2 * (1 << _SHIFT)
-    caps = []
-    for line in fine:
-        pts = line[:, 0].astype(np.float64)
-        for a, rest in ((pts[0], pts[1:]), (pts[-1], pts[-2::-1])):
-            away = a - rest[np.flatnonzero(np.any(rest != a, axis=1))[:1]]
-            if not away.size:
-                continue
-            d = away[0] / np.hypot(*away[0]) * half
-            n = np.array([-d[1], d[0]])
-            caps.append(np.round([a + n, a + n + d, a - n + d, a - n]).astype(np.int32))
-    if caps:
-        cv2.fillPoly(canvas, caps, 255, cv2.LINE_8, shift=_SHIFT)
-    cover = (
-        cv2.resize(canvas, (w, y1 - y0), interpolation=cv2.INTER_AREA).astype(np.float32)[..., None] / 255.0
-    )
-    band = image[y0:y1].astype(np.float32)
-    ink = np.asarray(rgb, np.float32).reshape(1, 1, -1)
-    image[y0:y1] = np.round(band * (1.0 - cover) + ink * cover).astype(np.uint8)
 
 
 @dataclass
@@ -187,8 +152,10 @@ class PageGeometry:
     height_px: int
     strips: list[_Strip] = field(default_factory=list)
     row_baselines_y_px: list[float] = field(default_factory=list)
-    pulse_x0_px: float | None = None
+    pulse_x0_px: float | None = None  # the start pulse's (for pulse="both" too), else the end pulse's
     header_bottom_px: float = 0.0
+    # every pulse column: ("start" | "end", x of its first point)
+    pulses_x0_px: list[tuple[str, float]] = field(default_factory=list)
 
 
 def page_geometry(config: RenderConfig, duration_s: float) -> PageGeometry:
@@ -198,8 +165,9 @@ def page_geometry(config: RenderConfig, duration_s: float) -> PageGeometry:
     width_px, height_px = config.size_px
     w_mm, h_mm = PAPER_SIZES_MM[config.paper]
     pulse_mm = (_PULSE_PRE_S + _PULSE_WIDTH_S + _PULSE_POST_S) * config.speed_mm_per_s + _PULSE_GAP_MM
-    left_mm = config.left_mm + (pulse_mm if config.pulse == "start" else 0.0)
-    right_reserve_mm = 5.0 + (pulse_mm if config.pulse == "end" else 0.0)
+    has_start, has_end = config.pulse in ("start", "both"), config.pulse in ("end", "both")
+    left_mm = config.left_mm + (pulse_mm if has_start else 0.0)
+    right_reserve_mm = config.right_mm + (pulse_mm if has_end else 0.0)
     avail_mm = w_mm - left_mm - right_reserve_mm
     col_s = duration_s / spec.n_cols
     window_s = min(col_s, avail_mm / spec.n_cols / config.speed_mm_per_s)
@@ -209,18 +177,23 @@ def page_geometry(config: RenderConfig, duration_s: float) -> PageGeometry:
     if top_mm is None:
         # ECG-Image-Kit puts the first of 4 rows' baselines 90 mm from the top; denser layouts use more paper.
         top_mm = {4: 72.5, 6: 40.0}.get(spec.n_rows, 30.0 if spec.n_rows < 8 else 22.0)
-    pitch_mm = (h_mm - top_mm - config.rows_bottom_mm) / spec.n_rows
+    bottom_mm = config.rows_bottom_mm
+    blocks_set = config.header_lines is not None or config.footer_lines is not None
+    if config.header and config.header_lines is not None:  # the rows start clear of the header block
+        top_mm = max(top_mm, blocks.block_height_mm(config.header_lines, config.font_px, ppm))
+    if config.footer and config.footer_lines is not None:
+        bottom_mm = max(bottom_mm, blocks.block_height_mm(config.footer_lines, config.font_px, ppm))
+    pitch_mm = (h_mm - top_mm - bottom_mm) / spec.n_rows
     if pitch_mm <= 2:
         raise ValueError(f"layout {spec.name} does not fit on {config.paper} paper with rows_top_mm={top_mm}")
     geom = PageGeometry(width_px, height_px, header_bottom_px=top_mm * ppm)
-    geom.pulse_x0_px = (
-        config.left_mm * ppm
-        if config.pulse == "start"
-        else (left_mm + spec.n_cols * window_s * config.speed_mm_per_s + _PULSE_GAP_MM) * ppm
-        if config.pulse == "end"
-        else None
-    )
-    eik_rows = config.rows_top_mm is None and spec.n_rows == len(_EIK_4ROW_BASELINES)
+    if has_start:
+        geom.pulses_x0_px.append(("start", config.left_mm * ppm))
+    if has_end:
+        x_end = (left_mm + spec.n_cols * window_s * config.speed_mm_per_s + _PULSE_GAP_MM) * ppm
+        geom.pulses_x0_px.append(("end", x_end))
+    geom.pulse_x0_px = geom.pulses_x0_px[0][1] if geom.pulses_x0_px else None
+    eik_rows = config.rows_top_mm is None and spec.n_rows == len(_EIK_4ROW_BASELINES) and not blocks_set
     if eik_rows:
         pitch_mm = (_EIK_4ROW_BASELINES[1] - _EIK_4ROW_BASELINES[0]) * h_mm
     for r in range(spec.n_rows):
@@ -298,9 +271,16 @@ def render_ecg(
     px_per_s = config.speed_mm_per_s * ppm
     px_per_mv = config.gain_mm_per_mv * ppm
     geom = page_geometry(config, record.n_samples / fs)
-    style = GridStyle(
-        colour=config.grid_colour, minor_width_px=max(0.8, 0.1 * ppm), major_width_px=max(1.2, 0.2 * ppm)
-    )
+    spec = get_layout(config.layout)
+    if config.grid_style == "dotted":  # dots must be larger than lines are wide to show
+        style = GridStyle(config.grid_colour, max(1.0, 0.15 * ppm), max(1.6, 0.3 * ppm), "dotted")
+    else:
+        style = GridStyle(
+            colour=config.grid_colour,
+            minor_width_px=max(0.8, 0.1 * ppm),
+            major_width_px=max(1.2, 0.2 * ppm),
+            pattern=config.grid_style,
+        )
     origin = (config.grid_origin_mm[0] * ppm, config.grid_origin_mm[1] * ppm)
     image = grid_image(geom.width_px, geom.height_px, ppm, origin, style)
     supersample = int(config.stroke_supersample)
@@ -312,12 +292,17 @@ def render_ecg(
     polylines: list[np.ndarray] = []
     for strip in geom.strips:
         li = LEADS.index(strip.lead)
+        polarity = spec.polarity(strip.lead)
         s0, s1 = _sample_range(strip.t0_s, strip.t1_s, fs, record.n_samples)
         values = sig[s0:s1, li]
         finite = np.isfinite(values)
         n = np.arange(s0, s1)
         xs = strip.x0_px + (n / fs - strip.t0_s) * px_per_s
-        ys = strip.baseline_y_px - values * px_per_mv
+        ys = (
+            strip.baseline_y_px - values * px_per_mv
+            if polarity > 0
+            else strip.baseline_y_px + values * px_per_mv
+        )
         pts = np.stack([xs, ys], axis=1)[finite]
         plotted[s0:s1, li][finite] = values[finite]
         if len(pts):
@@ -332,10 +317,22 @@ def render_ecg(
             strip.baseline_y_px + strip.half_pitch_px,
         )
         panels.append(
-            LeadPanel(strip.lead, strip.row, strip.col, s0, s1, box, strip.baseline_y_px, pts, cols_x, cols_y)
+            LeadPanel(
+                strip.lead,
+                strip.row,
+                strip.col,
+                s0,
+                s1,
+                box,
+                strip.baseline_y_px,
+                pts,
+                cols_x,
+                cols_y,
+                polarity,
+            )
         )
         if len(pts) > 1:
-            drawn = _with_caps(pts, thickness) if supersample == 1 else pts  # thick pens: round caps
+            drawn = with_caps(pts, thickness) if supersample == 1 else pts  # thick pens: round caps
             fixed = np.round(drawn * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
             # Drop points the stroke passes within 0.1 px of anyway (several samples per pixel column): the
             # drawn line stays within 0.1 px of every sample and AA drawing gets 3-5x faster.
@@ -343,15 +340,14 @@ def render_ecg(
 
     # Calibration pulses (1 mV), drawn in the trace colour; separators and labels in black.
     pulse_boxes: list[tuple[float, float, float, float]] = []
-    if geom.pulse_x0_px is not None:
-        step = px_per_s / fs
+    step = px_per_s / fs
+    for kind, x in geom.pulses_x0_px:
         for base in geom.row_baselines_y_px:
-            x = geom.pulse_x0_px
             xa = x + _PULSE_PRE_S * px_per_s
             xb = xa + _PULSE_WIDTH_S * px_per_s
             xe = xb + _PULSE_POST_S * px_per_s
             top = base - px_per_mv
-            if config.pulse == "start":
+            if kind == "start":
                 k = _PULSE_LEAD_SAMPLES
                 pulse = np.array(
                     [
@@ -372,9 +368,9 @@ def render_ecg(
         if supersample == 1:
             cv2.polylines(image, polylines, False, trace_bgr, thickness, cv2.LINE_AA, shift=_SHIFT)
         else:
-            _draw_supersampled(image, polylines, trace_bgr, config.line_width_mm * ppm, supersample)
+            draw_supersampled(image, polylines, trace_bgr, config.line_width_mm * ppm, supersample)
 
-    font_px = max(6, round(config.font_pt / 72.0 * config.dpi))
+    font_px = config.font_px
     if config.separators:
         half = 0.35 * px_per_mv / max(1.0, config.gain_mm_per_mv / 10.0)
         for strip in geom.strips:
@@ -391,21 +387,32 @@ def render_ecg(
         for strip in geom.strips:
             draw_text(
                 image,
-                strip.lead,
+                spec.label(strip.lead),
                 strip.x0_px + 0.3 * ppm,
                 strip.baseline_y_px + 0.35 * font_px + (2.5 + config.label_offset_mm) * ppm,
                 font_px,
+                font=config.font,
             )
-    if config.header:
+    if config.header and config.header_lines is not None:
+        columns = blocks.header_columns(record, config.header_lines, rng)
+        blocks.draw_header_block(image, columns, font_px, ppm, config.font)
+    elif config.header:
         lines = _header_lines(record, rng)
         for i, line in enumerate(lines[:3]):
-            draw_text(image, line, 2.0 * ppm, 2.0 * ppm + i * 1.35 * font_px, font_px)
+            draw_text(image, line, 2.0 * ppm, 2.0 * ppm + i * 1.35 * font_px, font_px, font=config.font)
         for j, line in enumerate(lines[3:]):
-            draw_text(image, line, 0.35 * geom.width_px, 2.0 * ppm + j * 1.35 * font_px, font_px)
-    if config.footer:
+            draw_text(
+                image, line, 0.35 * geom.width_px, 2.0 * ppm + j * 1.35 * font_px, font_px, font=config.font
+            )
+    if config.footer and config.footer_lines is not None:
+        lines = blocks.footer_lines(config.speed_mm_per_s, config.gain_mm_per_mv, config.footer_lines, rng)
+        blocks.draw_footer_block(image, lines, font_px, ppm, config.font)
+    elif config.footer:
         y = geom.height_px - 1.5 * font_px
-        draw_text(image, f"{config.speed_mm_per_s:g}mm/s", 0.18 * geom.width_px, y, font_px)
-        draw_text(image, f"{config.gain_mm_per_mv:g}mm/mV", 0.36 * geom.width_px, y, font_px)
+        draw_text(image, f"{config.speed_mm_per_s:g}mm/s", 0.18 * geom.width_px, y, font_px, font=config.font)
+        draw_text(
+            image, f"{config.gain_mm_per_mv:g}mm/mV", 0.36 * geom.width_px, y, font_px, font=config.font
+        )
 
     truth = RenderTruth(
         record=EcgRecord(plotted, fs, record.record_id, dict(record.meta)),
@@ -418,16 +425,39 @@ def render_ecg(
         gain_mm_per_mv=float(config.gain_mm_per_mv),
         line_width_px=float(thickness)
         if supersample == 1
-        else _supersampled_thickness(config.line_width_mm * ppm, supersample) / supersample,
+        else supersampled_thickness(config.line_width_mm * ppm, supersample) / supersample,
         panels=panels,
         row_baselines_y_px=list(geom.row_baselines_y_px),
         pulse_boxes_xyxy=pulse_boxes,
         grid=None
-        if config.grid_colour == "none"
-        else GridGeometry(origin[0], origin[1], ppm, 5, config.grid_colour),
-        meta={"paper": config.paper, "pulse": config.pulse, "aug": "clean", "geometric": False},
+        if config.grid_colour == "none" or config.grid_style == "none"
+        else GridGeometry(origin[0], origin[1], ppm, 5, config.grid_colour, config.grid_style),
+        meta={
+            "paper": config.paper,
+            "pulse": config.pulse,
+            "aug": "clean",
+            "geometric": False,
+            "style": _style_meta(config),
+        },
     )
     return image, truth
+
+
+def _style_meta(config: RenderConfig) -> dict:
+    """How the page looks, beyond what the truth's own fields say (for breakdowns by page style)."""
+    return {
+        "grid_colour": config.grid_colour,
+        "grid_style": config.grid_style,
+        "font": config.font,
+        "left_mm": float(config.left_mm),
+        "separators": "none"
+        if not config.separators
+        else ("tick" if config.separator_width_mm is None else "bar"),
+        "trace_rgb": [int(v) for v in config.trace_rgb],
+        "line_width_mm": float(config.line_width_mm),
+        "header_lines": config.header_lines if config.header else 0,
+        "footer_lines": config.footer_lines if config.footer else 0,
+    }
 
 
 def with_overrides(config: RenderConfig, **changes) -> RenderConfig:

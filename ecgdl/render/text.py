@@ -1,7 +1,8 @@
 """Text on the page (lead labels, header, footer) in a real TrueType font, blended into numpy images.
 
-Uses DejaVu Sans shipped with matplotlib (no system fonts needed) through Pillow; rendered strings are cached as
-alpha masks, so labels cost a blend, not a font rasterisation, per page.
+Uses the TrueType fonts shipped with matplotlib (no system fonts needed) through Pillow: DejaVu Sans, Sans Mono and
+Serif, and STIX General, a Times-like serif; rendered strings are cached as alpha masks, so labels cost a blend,
+not a font rasterisation, per page.
 """
 
 from __future__ import annotations
@@ -19,13 +20,21 @@ FONTS = {
     "sans-bold": "DejaVuSans-Bold.ttf",
     "mono": "DejaVuSansMono.ttf",
     "serif": "DejaVuSerif.ttf",
+    "serif-bold": "DejaVuSerif-Bold.ttf",
+    "times": "STIXGeneral.ttf",
+    "times-bold": "STIXGeneralBol.ttf",
 }
+
+
+def check_font(name: str) -> str:
+    if name not in FONTS:
+        raise KeyError(f"unknown font {name!r}; valid: {', '.join(FONTS)}")
+    return name
 
 
 @lru_cache(maxsize=32)
 def _font(name: str, size_px: int) -> ImageFont.FreeTypeFont:
-    if name not in FONTS:
-        raise KeyError(f"unknown font {name!r}; valid: {', '.join(FONTS)}")
+    check_font(name)
     return ImageFont.truetype(str(_FONT_DIR / FONTS[name]), size_px)
 
 

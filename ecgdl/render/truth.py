@@ -27,7 +27,9 @@ class LeadPanel:
     ``points_xy`` (n, 2) float64 is the stroke centre line in page pixels, one point per plotted sample
     ``start_sample .. end_sample-1`` of the record; ``cols_x``/``cols_y`` give the trace's sub-pixel y at every
     integer pixel column it spans (linear interpolation of the polyline, which is what the stroke follows).
-    Pixel coordinates put the centre of pixel (0, 0) at (0.0, 0.0).
+    Pixel coordinates put the centre of pixel (0, 0) at (0.0, 0.0). ``polarity`` is -1.0 for a lead printed upside
+    down (Cabrera's -aVR), so ``y = baseline_y_px - polarity * value_mv * px_per_mv``; the record keeps the lead's
+    own values.
     """
 
     lead: str
@@ -40,6 +42,7 @@ class LeadPanel:
     points_xy: np.ndarray
     cols_x: np.ndarray
     cols_y: np.ndarray
+    polarity: float = 1.0
 
     @property
     def n_points(self) -> int:
@@ -55,6 +58,7 @@ class GridGeometry:
     minor_px: float
     major_every: int
     colour: str
+    pattern: str = "solid"  # solid lines, or dots where lines would cross (grid.GRID_PATTERNS)
 
 
 @dataclass

@@ -112,11 +112,43 @@ def _render_columns(truth: Any) -> dict[str, Any]:
         "dpi": truth.dpi,
         "pulse": truth.meta.get("pulse"),
         "has_grid": truth.grid is not None or truth.meta.get("grid_before_aug") is not None,
+        **_style_columns(truth.meta.get("style") or {}),
+    }
+
+
+def _style_columns(style: dict[str, Any]) -> dict[str, Any]:
+    """The page style a renderer recorded (``truth.meta["style"]``), as categories for breakdowns."""
+    if not style:
+        return {}
+    trace = style.get("trace_rgb") or [0, 0, 0]
+    return {
+        "grid_colour": style.get("grid_colour"),
+        "grid_style": style.get("grid_style"),
+        "font": style.get("font"),
+        "separators": style.get("separators"),
+        "leads_from_edge": float(style.get("left_mm", 10.0)) < 3.0,
+        "trace": "black" if max(trace) < 60 else "coloured",
+        "text_blocks": bool(style.get("header_lines") or style.get("footer_lines")),
     }
 
 
 #: per_image.csv columns that say how a page was drawn or degraded (rendered pages only)
-CONDITIONS = ("image_type", "true_layout", "speed_mm_per_s", "gain_mm_per_mv", "dpi", "pulse", "has_grid")
+CONDITIONS = (
+    "image_type",
+    "true_layout",
+    "speed_mm_per_s",
+    "gain_mm_per_mv",
+    "dpi",
+    "pulse",
+    "has_grid",
+    "grid_colour",
+    "grid_style",
+    "font",
+    "separators",
+    "leads_from_edge",
+    "trace",
+    "text_blocks",
+)
 
 
 def _n_low_confidence(frame: pd.DataFrame, confidence) -> int | None:
