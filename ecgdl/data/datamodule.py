@@ -127,9 +127,9 @@ class EcgDataModule(L.LightningDataModule):
         self, split: str = "test", limit: int | None = None, shard_index: int = 0, num_shards: int = 1
     ):
         """Full-resolution pages of the fixed ``split`` with their truth, for evaluate.py (see ecgdl.data.evalsets);
-        with ``num_shards > 1`` only block ``shard_index`` of them (:func:`ecgdl.tasks.batch.shard_items`)."""
+        with ``num_shards > 1`` only block ``shard_index`` of them (:func:`ecgdl.data.shards.shard_items`)."""
         from ecgdl.data.evalsets import EvalItem
-        from ecgdl.tasks.batch import shard_items
+        from ecgdl.data.shards import shard_items
 
         size = len(self.test_set if split == "test" else self.val_set)
         for i in shard_items(range(size if limit is None else min(size, int(limit))), shard_index, num_shards):

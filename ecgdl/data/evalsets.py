@@ -58,8 +58,8 @@ class KaggleImageSet:
 
     def items(self, shard_index: int = 0, num_shards: int = 1) -> Iterator[EvalItem]:
         """The images in folder order (at most ``limit``), or block ``shard_index`` of ``num_shards`` of them
-        (:func:`ecgdl.tasks.batch.shard_items`); a record's truth is read once, when its first image comes."""
-        from ecgdl.tasks.batch import shard_items
+        (:func:`ecgdl.data.shards.shard_items`); a record's truth is read once, when its first image comes."""
+        from ecgdl.data.shards import shard_items
 
         chosen = [
             (item, img_type, path)

@@ -13,30 +13,19 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 
+from ecgdl.data.shards import shard_items, shard_suffix
+
+__all__ = ["PageTimeout", "map_pages", "shard_items", "shard_suffix", "time_limit", "write_table_atomic"]
+
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def shard_items(items: Sequence[T], shard_index: int = 0, num_shards: int = 1) -> list[T]:
-    """Shard ``shard_index`` (0-based) of ``num_shards``: a contiguous block of ``items``."""
-    if num_shards < 1:
-        raise ValueError(f"num_shards must be >= 1, got {num_shards}")
-    if not 0 <= shard_index < num_shards:
-        raise ValueError(f"shard_index must be in 0..{num_shards - 1}, got {shard_index}")
-    n = len(items)
-    return list(items[shard_index * n // num_shards : (shard_index + 1) * n // num_shards])
-
-
-def shard_suffix(shard_index: int, num_shards: int) -> str:
-    """File-name suffix of one shard's report (empty for an unsharded job): ``.shard-002-of-016``."""
-    return "" if num_shards <= 1 else f".shard-{shard_index:03d}-of-{num_shards:03d}"
 
 
 class PageTimeout(TimeoutError):

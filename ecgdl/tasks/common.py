@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +46,28 @@ def hydra_choice(group: str) -> str | None:
     if not HydraConfig.initialized():
         return None
     return HydraConfig.get().runtime.choices.get(group)
+
+
+def provenance() -> dict[str, str | None]:
+    """When and from which code a run was made: ``date`` (ISO, UTC) and ``commit`` (the short git hash of the
+    checkout the package runs from, with ``+dirty`` for uncommitted changes; None when installed from a wheel)."""
+    import ecgdl
+
+    root = Path(ecgdl.__file__).resolve().parents[1]
+    commit = None
+    if (root / ".git").exists():
+        try:
+            git = ["git", "-C", str(root)]
+            commit = subprocess.run(
+                [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+            ).stdout.strip()
+            dirty = subprocess.run(
+                [*git, "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            commit += "+dirty" if dirty else ""
+        except (OSError, subprocess.SubprocessError):
+            commit = None
+    return {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": commit or None}

@@ -29,7 +29,14 @@ from ecgdl.metrics.signal import dtw_distance, pearson_r, rpeak_metrics
 from ecgdl.metrics.snr import fill_undefined, snr_kaggle
 from ecgdl.signals.record import EcgRecord
 from ecgdl.tasks.batch import shard_suffix, time_limit, write_table_atomic
-from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
+from ecgdl.tasks.common import (
+    hydra_choice,
+    log,
+    provenance,
+    report_failures,
+    resolve_output_dir,
+    write_metrics,
+)
 from ecgdl.tasks.predict import build_digitizer, self_checked
 
 
@@ -300,6 +307,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         "data": hydra_choice("data"),
         "eval_set": _eval_set_name(cfg),
         "aug": cfg.data.get("eval_aug") or cfg.data.get("aug"),  # what the scored pages went through
+        **provenance(),
     }
     if num_shards > 1:
         metrics.update(shard)

@@ -46,6 +46,7 @@ REPORT_COLUMNS = [
     "layout",
     "px_per_mm",
     "gain_mm_per_mv",
+    "speed_mm_per_s",
     "fs_hz",
     "einthoven_db",
     "goldberger_db",
@@ -167,6 +168,7 @@ def predict_one(
         "layout": meta.get("layout"),
         "px_per_mm": meta.get("px_per_mm"),
         "gain_mm_per_mv": meta.get("gain_mm_per_mv"),
+        "speed_mm_per_s": meta.get("speed_mm_per_s"),
     }
 
 

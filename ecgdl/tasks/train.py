@@ -18,7 +18,7 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
 from ecgdl.models.wrapper import DigitizerEvalModule
-from ecgdl.tasks.common import hydra_choice, log, resolve_output_dir, write_metrics
+from ecgdl.tasks.common import hydra_choice, log, provenance, resolve_output_dir, write_metrics
 
 #: which DataModule target each model kind learns from (data.target=auto)
 TARGET_FOR_KIND = {"column": "crops", "autoencoder": "clean", "page": "page"}
@@ -98,6 +98,7 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
             "aug": str(cfg.data.get("aug")),
             "seconds": round(time.perf_counter() - started, 2),
             "best_checkpoint": getattr(trainer.checkpoint_callback, "best_model_path", None) or None,
+            **provenance(),
         }
         if trainer.is_global_zero:
             write_metrics(out_dir / "metrics.json", summary)

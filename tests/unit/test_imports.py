@@ -29,7 +29,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("data",),
     ("fusion",),  # the sample-by-sample fusion of two readings (the cnn's and the classical tracer's)
     ("classical", "models"),
-    ("viz", "tasks", "leaderboard"),
+    ("viz", "tasks", "leaderboard", "review", "merge"),  # review / merge: predict's and evaluate's folders
+    ("cli", "__main__"),  # the installed command: runs the tasks
 )
 #: Base nodes every layer may import, whatever its rank (the cycle test still applies to them).
 BASE: frozenset[str] = frozenset({"constants", "layouts", "digitizer"})

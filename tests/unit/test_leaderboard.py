@@ -1,14 +1,20 @@
-"""Leaderboard: collect metrics.json from single runs and multirun sweeps, rank, write csv/md/html."""
+"""Leaderboard: collect metrics.json from single runs and multirun sweeps, rank, write csv/md and the dashboard."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from urllib.parse import unquote
 
+import cv2
+import numpy as np
 import pandas as pd
 import pytest
 
-from ecgdl.leaderboard import collect_runs, main, results_table
+from ecgdl.constants import LEADS
+from ecgdl.leaderboard import collect_runs, main, results_table, run_details, write_leaderboard
+from ecgdl.leaderboard.dashboard import plotly_bundle
 
 
 def _run(
@@ -69,7 +75,7 @@ def test_cli_writes_three_files(runs: Path, tmp_path: Path, capsys: pytest.Captu
     assert md.index("model=unet aug=heavy") < md.index("model=cnn")
     page = (out / "leaderboard.html").read_text()
     assert "<script>" in page and "sortable" in page and 'class="bar"' in page and "photo" in page
-    assert "http" not in page  # self-contained
+    assert not re.search(r"<(script|link|img)[^>]*(src|href)=\"https?:", page)  # self-contained, no CDN
     assert "model=cnn" in capsys.readouterr().out
 
 
@@ -110,3 +116,118 @@ def test_results_table_is_model_by_set_and_degradation(tmp_path: Path) -> None:
     assert main([str(root), "--out", str(tmp_path / "out")]) == 0
     md = (tmp_path / "out" / "results.md").read_text()
     assert "| classical | 22.00 |" in md
+
+
+def make_run_folder(
+    folder: Path,
+    *,
+    model: str,
+    eval_set: str,
+    snr_db: float,
+    n_pages: int = 6,
+    overrides: list[str] | None = None,
+    seed: int = 0,
+    overlays: int = 2,
+) -> Path:
+    """A folder shaped like an evaluate.py run: metrics.json, per_image.csv, per_lead.csv, .hydra/ and
+    ``overlays/{best,worst}-<page>-{overlay,leads}.png`` for the ``overlays`` best and worst pages."""
+    rng = np.random.default_rng(seed)
+    pages = [f"{100 + i}-0001" for i in range(n_pages)]
+    page_db = rng.normal(snr_db, 4.0, n_pages)
+    _run(
+        folder,
+        {
+            "snr_db": snr_db,
+            "rmse_mv": 0.05,
+            "n_images": n_pages,
+            "n_failed": 0,
+            "model": model,
+            "eval_set": eval_set,
+            "per_type": {"clean": snr_db + 1, "photo": snr_db - 3},
+            "commit": f"abc{seed:04d}",
+        },
+        overrides if overrides is not None else [f"model={model}"],
+    )
+    (folder / ".hydra" / "config.yaml").write_text(
+        f"model:\n  _target_: ecgdl.models.{model}\n  width: {8 + seed}\nseed: 42\ndata:\n  test_size: {n_pages}\n"
+    )
+    pd.DataFrame({"image_id": pages, "image_type": "clean", "status": "ok", "snr_db": page_db}).to_csv(
+        folder / "per_image.csv", index=False
+    )
+    lead_db = page_db[:, None] + rng.normal(0, 2, (n_pages, len(LEADS)))
+    pd.DataFrame(lead_db, index=pd.Index(pages, name="image_id"), columns=list(LEADS)).to_csv(
+        folder / "per_lead.csv"
+    )
+    order = np.argsort(page_db)
+    (folder / "overlays").mkdir(exist_ok=True)
+    for tag, chosen in (("worst", order[:overlays]), ("best", order[::-1][:overlays])):
+        for i in chosen:
+            image = np.full((120, 160, 3), 250, np.uint8)
+            cv2.putText(image, pages[i], (5, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (180, 40, 40), 2)
+            cv2.imwrite(str(folder / "overlays" / f"{tag}-{pages[i]}-overlay.png"), image)
+            cv2.imwrite(str(folder / "overlays" / f"{tag}-{pages[i]}-leads.png"), image)
+    return folder
+
+
+def embedded(page: str) -> dict:
+    match = re.search(r'<script type="application/json" id="lb-data">(.*?)</script>', page, re.S)
+    assert match, "no embedded data"
+    return json.loads(match.group(1))
+
+
+def test_run_details_read_pages_leads_config_and_overlays(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    make_run_folder(root / "0", model="cnn", eval_set="synth/kaggle", snr_db=20.0, n_pages=6, overlays=3)
+    details = run_details(root, "0", overlays_per_tag=2)
+    assert details.overrides == ["model=cnn"] and details.commit == "abc0000" and details.date
+    per_image = pd.read_csv(root / "0" / "per_image.csv")
+    assert details.page_ids == list(per_image["image_id"])
+    np.testing.assert_allclose(details.page_db, per_image["snr_db"])
+    lead = pd.read_csv(root / "0" / "per_lead.csv", index_col=0)
+    np.testing.assert_allclose(details.lead_db, lead[list(LEADS)].mean().to_numpy())
+    assert details.config["model._target_"] == "ecgdl.models.cnn" and details.config["seed"] == "42"
+    tags = [tag for tag, *_ in details.overlays]
+    assert tags == ["worst", "worst", "best", "best"]  # two of the three each, the extremes first
+    db = [d for _, _, d, _ in details.overlays]
+    assert db[0] == min(per_image["snr_db"]) and db[2] == max(per_image["snr_db"]) and db[0] <= db[1]
+    assert all(path.is_file() for *_, path in details.overlays)
+    bare = tmp_path / "bare"
+    _run(bare, {"snr_db": 3.0})
+    empty = run_details(bare, ".")
+    assert empty.page_ids == [] and empty.lead_db == [] and empty.overlays == [] and empty.config == {}
+
+
+def test_dashboard_embeds_plotly_once_and_every_run_with_resolvable_links(tmp_path: Path) -> None:
+    root = tmp_path / "outputs"
+    for i, (model, snr) in enumerate([("cnn", 22.0), ("classical", 18.0), ("cnn", 15.0)]):
+        make_run_folder(
+            root / "multirun" / "x" / str(i),
+            model=model,
+            eval_set="synth/kaggle",
+            snr_db=snr,
+            seed=i,
+            overrides=[f"model={model}", f"seed={i}"],
+        )
+    out = tmp_path / "reports"
+    paths = write_leaderboard(collect_runs(root), out, runs_root=root)
+    page = paths["html"].read_text()
+    assert page.count("<script>") == 3 and "<script src" not in page
+    assert page.count(plotly_bundle()[:300]) == 1  # plotly.js inlined once
+    data = embedded(page)
+    assert [r["rank"] for r in data["runs"]] == [1, 2, 3] and data["leads"] == list(LEADS)
+    first = data["runs"][0]
+    assert first["label"] == "model=cnn seed=0" and first["commit"] == "abc0000"
+    assert len(first["db"]) == 6 and len(first["lead"]) == 12 and len(first["gal"]) == 4
+    config = dict(data["items"][k].split("=", 1) for k in first["cfg"])
+    assert config["model.width"] == "8" and config["seed"] == "42"
+    assert len(data["items"]) < 3 * len(config)  # shared items are stored once
+    assert data["heat"]["y"] == ["cnn", "classical"] and "synth/kaggle photo" in data["heat"]["x"]
+    for run in data["runs"]:
+        assert (out / unquote(run["href"])).resolve() == (root / run["path"]).resolve()
+        for tag, _, _, thumb, full, leads in run["gal"]:
+            assert tag in ("best", "worst") and thumb.startswith("thumbs/") and thumb.endswith(".jpg")
+            for link in (thumb, full, leads):
+                assert (out / unquote(link)).is_file(), link
+    markup = re.sub(r"<script\b.*?</script>", "", page, flags=re.S)
+    for link in re.findall(r'href="([^"#]+)"', markup):
+        assert (out / unquote(link)).exists(), link
