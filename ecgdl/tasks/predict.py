@@ -83,7 +83,8 @@ def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None, model_n
 
 
 def self_checked(digitizer, cfg: DictConfig):
-    """``digitizer`` with its readings' confidence, turned pages tried (``cfg.confidence``, ``cfg.turns``) and,
+    """``digitizer`` with its readings' confidence, turned pages tried (``cfg.confidence``, ``cfg.turns``; the turn
+    the ``cfg.orientation`` classifier is sure of first) and,
     with ``cfg.fallback_ink`` (weights of a page network, e.g. ``ink``), a second reading with the learned ink
     for pages still not confident; a digitizer that reads from the truth (``needs_truth``) is returned as it
     is, and one without a classical page-geometry stage gets no fallback."""
@@ -98,12 +99,18 @@ def self_checked(digitizer, cfg: DictConfig):
             fallback = with_learned_ink(digitizer, InkSegmenter(cfg.fallback_ink))
         except TypeError as exc:
             log.info("no learned-ink fallback: %s", exc)
+    orientation = None
+    if cfg.get("orientation") and cfg.get("turns"):
+        from ecgdl.models.orientation import OrientationClassifier
+
+        orientation = OrientationClassifier(cfg.orientation)
     return SelfCheckedDigitizer(
         digitizer,
         confidence,
         tuple(cfg.get("turns") or ()),
         fallback,
         turn_min_confidence=float(cfg.get("turn_min_confidence", 0.9)),
+        orientation=orientation,
     )
 
 

@@ -182,3 +182,42 @@ def test_a_fallback_reads_the_page_as_it_lies_when_no_turn_is_confident() -> Non
     # a confident first reading never calls the fallback
     rec = SelfCheckedDigitizer(Good(), CONF, fallback=Garbage()).digitize(picture, FS, N)
     assert rec.meta["reader"] == "reader" and len(rec.meta["readings_tried"]) == 1
+
+
+class _SaysTurned:
+    """An orientation classifier that is sure the page needs ``turn`` degrees."""
+
+    def __init__(self, turn: int) -> None:
+        self.turn = turn
+
+    def likely_turn_deg(self, image_rgb: np.ndarray) -> int:
+        return self.turn
+
+
+class _Middling(_UprightOnly):
+    """Upright readings obey Einthoven only roughly (confidence between the threshold and 0.9)."""
+
+    def digitize(self, image_rgb, fs_hz, n_samples):
+        rec = super().digitize(image_rgb, fs_hz, n_samples)
+        e_db = 12.0 if image_rgb[0, 0, 0] == 255 else -3.0
+        meta = {**rec.meta, "raw_einthoven_db": e_db, "raw_goldberger_db": e_db}
+        return EcgRecord(rec.signal_mv, fs_hz, "page", meta)
+
+
+@pytest.mark.parametrize("page_turn", [90, 270])
+def test_the_turn_the_orientation_classifier_is_sure_of_is_read_first_at_the_plain_threshold(
+    page_turn,
+) -> None:
+    picture = turn_image(_marked(), page_turn)
+    needed = (360 - page_turn) % 360
+    reader = _Middling()
+    upright = reader.digitize(_marked(), FS, N)
+    conf_upright = CONF.of(upright.signal_mv, FS, upright.meta)
+    assert (
+        CONF.threshold < conf_upright < 0.9
+    )  # a turned reading this confident is not kept without the classifier
+    rec = SelfCheckedDigitizer(_Middling(), CONF).digitize(picture, FS, N)
+    assert rec.meta["turned_deg"] == 0 and CONF.is_low(rec.meta["confidence"])
+    rec = SelfCheckedDigitizer(_Middling(), CONF, orientation=_SaysTurned(needed)).digitize(picture, FS, N)
+    assert rec.meta["turned_deg"] == needed and rec.meta["orientation_turn_deg"] == needed
+    assert [r["turned_deg"] for r in rec.meta["readings_tried"]] == [needed]  # one reading
