@@ -35,7 +35,14 @@ def test_fast_dev_run_every_model(make_cfg, model: str, extra: list[str]) -> Non
     assert objects["trainer"].global_step == 1
 
 
-@pytest.mark.parametrize("preset", PRESETS)
+#: presets whose fast_dev_run is in the default suite (every preset's transforms are unit-tested in test_aug*.py;
+#: the others run here with -m slow, to keep the default suite under its time budget)
+DEFAULT_SUITE_PRESETS = ("clean", "photo", "wild")
+
+
+@pytest.mark.parametrize(
+    "preset", [p if p in DEFAULT_SUITE_PRESETS else pytest.param(p, marks=pytest.mark.slow) for p in PRESETS]
+)
 def test_fast_dev_run_every_preset(make_cfg, preset: str) -> None:
     metrics, _ = train.run(make_cfg("train", ["model=cnn", "debug=fdr", f"data.aug={preset}", *TINY]))
     assert math.isfinite(metrics["val/snr_db"])
@@ -87,6 +94,7 @@ def test_resume_continues_the_epoch_count(make_cfg, tmp_path) -> None:
     assert trainer.current_epoch == 3 and trainer.global_step == 3  # epoch 2 added to the two saved ones
 
 
+@pytest.mark.slow  # 25 epochs: 60-90 s on the 2-core machine
 def test_overfitting_drives_the_loss_down(make_cfg) -> None:
     cfg = make_cfg(
         "train",

@@ -26,6 +26,7 @@ def test_the_shipped_cnn_on_clean_rendered_pages(evaluate_set) -> None:
     assert metrics["snr_db"] >= 29.5
 
 
+@pytest.mark.slow  # reads 4 photo pages with both readers: about 50 s
 def test_the_shipped_cnn_on_photos_beats_the_classical_by_3_db(evaluate_set) -> None:
     """Issue 5's target: on photos the cnn reads at least 3 dB better than the training-free digitizer."""
     cnn = evaluate_set(["model=cnn", *SYNTH, "data.aug=photo"])
