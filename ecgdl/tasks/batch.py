@@ -8,6 +8,7 @@ A job of N pages split into ``num_shards`` shards gives shard ``i`` the contiguo
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -22,7 +23,15 @@ import pandas as pd
 
 from ecgdl.data.shards import shard_items, shard_suffix
 
-__all__ = ["PageTimeout", "map_pages", "shard_items", "shard_suffix", "time_limit", "write_table_atomic"]
+__all__ = [
+    "PageTimeout",
+    "RowJournal",
+    "map_pages",
+    "shard_items",
+    "shard_suffix",
+    "time_limit",
+    "write_table_atomic",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -115,3 +124,32 @@ def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class RowJournal:
+    """An append-only file of a batch's report rows, one JSON line per finished page, so a job killed at any
+    moment (even by SIGKILL) keeps the rows of every page it wrote: the next run reads them back and writes the
+    full report. A torn last line (the kill came mid-write) is ignored; that page's outputs are then redone or
+    found complete."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def load(self) -> list[dict[str, Any]]:
+        if not self.path.is_file():
+            return []
+        rows = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return rows
+
+    def append(self, row: dict[str, Any]) -> None:
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, default=float) + "\n")
+            fh.flush()
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)

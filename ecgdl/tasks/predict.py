@@ -4,7 +4,7 @@
 ``<output_dir>/<image stem>.csv`` (columns I..V6, 10*fs rows, mV, NaN where a lead is not printed), optional
 ``<stem>-overlay.png``, and ``report.csv`` (status, seconds, layout, px_per_mm, gain, confidence, error per
 image). A failing image is reported and the batch goes on; existing outputs are kept unless ``overwrite=true`` (so
-a killed job resumes where it stopped; the report is rewritten every few pages).
+a killed job resumes where it stopped: each finished page's report row is journalled as it is written).
 
 Large batches: ``workers=N`` reads pages in N processes; ``shard_index=i num_shards=n`` reads the i-th block of
 the inputs (a SLURM array runs the blocks with ``hydra/launcher=slurm``) into report.shard-00i-of-00n.csv, and
@@ -35,7 +35,14 @@ from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.models.selfcheck import SelfCheckedDigitizer, turn_image
 from ecgdl.signals.record import EcgRecord
 from ecgdl.signals.writers import output_paths, write_outputs
-from ecgdl.tasks.batch import map_pages, shard_items, shard_suffix, time_limit, write_table_atomic
+from ecgdl.tasks.batch import (
+    RowJournal,
+    map_pages,
+    shard_items,
+    shard_suffix,
+    time_limit,
+    write_table_atomic,
+)
 from ecgdl.tasks.common import hydra_choice, log, report_failures, resolve_output_dir, write_metrics
 
 REPORT_COLUMNS = [
@@ -57,8 +64,6 @@ REPORT_COLUMNS = [
 ]
 #: statuses of a written reading (a failed image has none)
 READ_STATUSES = ("ok", "low_confidence")
-#: the report is rewritten (atomically) every this many pages, so a killed job keeps what it did
-REPORT_EVERY = 25
 
 
 def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None, model_name: str | None = None):
@@ -252,6 +257,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     report_path = out_dir / f"report{shard_suffix(shard_index, num_shards)}.csv"
     previous = pd.read_csv(report_path, dtype={"stem": str}) if report_path.is_file() else None
     rows: dict[str, dict] = {} if previous is None else {r["stem"]: r for r in previous.to_dict("records")}
+    # rows of pages a killed run finished after it last wrote the report
+    journal = RowJournal(out_dir / f".report{shard_suffix(shard_index, num_shards)}.journal.jsonl")
+    rows.update({str(r["stem"]): r for r in journal.load()})
     # a page is done when every requested file exists (a killed job resumes; overwrite=true redoes all)
     todo = [
         item
@@ -272,16 +280,19 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         bool(cfg.overwrite),
     )
     pages = map_pages(PageReader, reader_args, todo, workers=int(cfg.get("workers", 1)))
-    for n, row in enumerate(tqdm(pages, total=len(todo), desc=f"predict -> {out_dir}", unit="img"), 1):
+    for row in tqdm(pages, total=len(todo), desc=f"predict -> {out_dir}", unit="img"):
         if row["status"] == "failed":
             failures.append((row["image"], row["error"]))
         else:
             n_done += 1
         rows[row["stem"]] = row
-        if n % REPORT_EVERY == 0:  # a killed job keeps the rows of what it wrote
-            write_table_atomic(pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS), report_path)
-    table = pd.DataFrame(list(rows.values()), columns=REPORT_COLUMNS)
+        journal.append(row)  # a killed job keeps the row of every page it wrote
+    # the inputs' order (as one uninterrupted run writes it), then rows of earlier runs' other inputs
+    order = [item.stem for item in items if item.stem in rows]
+    order += [stem for stem in rows if stem not in set(order)]
+    table = pd.DataFrame([rows[stem] for stem in order], columns=REPORT_COLUMNS)
     write_table_atomic(table, report_path)  # every image
+    journal.remove()
     report_failures(failures, "images")
     if n_skipped:
         log.info(
