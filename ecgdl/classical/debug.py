@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import cv2
@@ -63,3 +64,16 @@ def draw_layout(
         pts = np.round(np.c_[tr.x, tr.y] * 16).astype(np.int32).reshape(-1, 1, 2)
         cv2.polylines(out, [pts], False, (0, 0, 255), 1, cv2.LINE_AA, shift=4)
     return out
+
+
+class StageClock:
+    """Seconds spent per stage: :meth:`lap` charges the time since the previous lap to ``stage``."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = now - self._t
+        self._t = now

@@ -36,14 +36,13 @@ record holds the same geometry, always in the page frame (the working, possibly 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from ecgdl.classical.assembly import complete_leads, segment_signals
-from ecgdl.classical.debug import DebugWriter, draw_layout
+from ecgdl.classical.debug import DebugWriter, StageClock, draw_layout
 from ecgdl.classical.frame import PageFrame, calibrate_page, frame_without_grid, rectify_page, working_image
 from ecgdl.classical.homography import warp_image
 from ecgdl.classical.ink import (
@@ -59,7 +58,7 @@ from ecgdl.classical.page import LeadSegment, PageGeometry, Pulse, RowBand
 from ecgdl.classical.paper import blank_background, paper_mask, warp_mask
 from ecgdl.classical.printed import PrintedScales
 from ecgdl.classical.resample import SegmentSignal, assemble_record, check_interpolation
-from ecgdl.classical.rhythm import rhythm_strip_lead
+from ecgdl.classical.rhythm import RHYTHM_MIN_GAIN_DB, rhythm_relabelled
 from ecgdl.classical.rows import ink_and_rows, layout_rows, row_pitch_mm, settle_rows
 from ecgdl.classical.scales import (
     ScaleRules,
@@ -274,7 +273,7 @@ class ClassicalDigitizer:
             raise ValueError(f"fs_hz must be positive, got {fs_hz}")
         if int(n_samples) <= 0:
             raise ValueError(f"n_samples must be positive, got {n_samples}")
-        n_samples, clock, dbg = int(n_samples), _Clock(), DebugWriter(self.debug_dir, record_id)
+        n_samples, clock, dbg = int(n_samples), StageClock(), DebugWriter(self.debug_dir, record_id)
         geometry, seen = self._find_geometry(image_rgb, fs_hz, n_samples, record_id, clock, dbg)
 
         # 4. each lead segment traced on its own (a lead boundary is a free jump). Thin steep strokes break up
@@ -342,7 +341,7 @@ class ClassicalDigitizer:
         fs_hz: float,
         n_samples: int,
         record_id: str,
-        clock: _Clock,
+        clock: StageClock,
         dbg: DebugWriter,
     ) -> tuple[PageGeometry, PageFindings]:
         """Stages 1-3 (module docstring): the page's geometry, and what was seen on the way."""
@@ -439,7 +438,7 @@ class ClassicalDigitizer:
         prob: np.ndarray | None,
         paper: np.ndarray | None,
         rules: ScaleRules,
-        clock: _Clock,
+        clock: StageClock,
         dbg: DebugWriter,
     ) -> _RowsFound:
         """Stage 2 and the pulse search of stage 3 on ``frame`` (``prob``: the ``ink_model``'s trace
@@ -480,7 +479,7 @@ class ClassicalDigitizer:
         Einthoven at least ``RHYTHM_MIN_GAIN_DB`` better (the strip stands for lead II over the whole record
         while it is named II: a V1 strip so named breaks I + III = II, and renaming a true II strip gains
         nothing)."""
-        relabelled = _rhythm_relabelled(geometry, segs, signals)
+        relabelled = rhythm_relabelled(geometry, segs, signals)
         if relabelled is None:
             return geometry, segs, signals
 
@@ -539,43 +538,3 @@ class _RowsFound:
     pulses: dict[int, list[Pulse]]
     straight_cuts: dict[tuple[int, str], float]
     printed: PrintedScales
-
-
-def _rhythm_relabelled(
-    geometry: PageGeometry, segs: list[LeadSegment], signals: list[SegmentSignal]
-) -> tuple[PageGeometry, list[LeadSegment], list[SegmentSignal]] | None:
-    """The geometry, segments and traced signals with a single rhythm strip named after the short lead it
-    matches (:func:`~ecgdl.classical.rhythm.rhythm_strip_lead`; layouts ``3x4+II``, ``3x4+V1``, ``3x4+V5``), or
-    None when it keeps its name."""
-    spec = LAYOUTS[geometry.layout]
-    if len(spec.rhythm) != 1 or f"3x4+{spec.rhythm[0]}" != geometry.layout:
-        return None
-    strip_row = len(spec.grid)
-    strip = next(
-        (g for g in signals if g.lead == spec.rhythm[0] and g.t0_s == 0 and g.duration_s > 5.0), None
-    )
-    if strip is None:
-        return None
-    lead, _ = rhythm_strip_lead(strip, [g for g in signals if g is not strip])
-    if lead == strip.lead or f"3x4+{lead}" not in LAYOUTS:
-        return None
-    segs = [replace(seg, lead=lead) if seg.row >= strip_row else seg for seg in segs]
-    signals = [replace(g, lead=lead) if g is strip else g for g in signals]
-    return replace(geometry, layout=f"3x4+{lead}", segments=tuple(segs)), segs, signals
-
-
-#: a renamed rhythm strip must make the limb leads obey Einthoven this much better (dB)
-RHYTHM_MIN_GAIN_DB = 3.0
-
-
-class _Clock:
-    """Seconds spent per stage: :meth:`lap` charges the time since the previous lap to ``stage``."""
-
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.timings[stage] = now - self._t
-        self._t = now

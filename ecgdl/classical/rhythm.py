@@ -18,12 +18,21 @@ segment was traced badly, and II, V5 and aVF look alike on many records, so a V5
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from ecgdl.classical.page import LeadSegment, PageGeometry
 from ecgdl.classical.resample import SegmentSignal
+from ecgdl.layouts import LAYOUTS
 
-__all__ = ["RHYTHM_CANDIDATES", "rhythm_match", "rhythm_strip_lead"]
+__all__ = [
+    "RHYTHM_CANDIDATES",
+    "RHYTHM_MIN_GAIN_DB",
+    "rhythm_match",
+    "rhythm_relabelled",
+    "rhythm_strip_lead",
+]
 
 #: leads a 3x4 page's single rhythm strip may show (each has a ``3x4+<lead>`` layout in :mod:`ecgdl.layouts`)
 RHYTHM_CANDIDATES: tuple[str, ...] = ("II", "V1", "V5")
@@ -85,3 +94,30 @@ def rhythm_strip_lead(
     ):
         return best, scores
     return strip.lead, scores
+
+
+def rhythm_relabelled(
+    geometry: PageGeometry, segs: list[LeadSegment], signals: list[SegmentSignal]
+) -> tuple[PageGeometry, list[LeadSegment], list[SegmentSignal]] | None:
+    """The geometry, segments and traced signals with a single rhythm strip named after the short lead it
+    matches (:func:`~ecgdl.classical.rhythm.rhythm_strip_lead`; layouts ``3x4+II``, ``3x4+V1``, ``3x4+V5``), or
+    None when it keeps its name."""
+    spec = LAYOUTS[geometry.layout]
+    if len(spec.rhythm) != 1 or f"3x4+{spec.rhythm[0]}" != geometry.layout:
+        return None
+    strip_row = len(spec.grid)
+    strip = next(
+        (g for g in signals if g.lead == spec.rhythm[0] and g.t0_s == 0 and g.duration_s > 5.0), None
+    )
+    if strip is None:
+        return None
+    lead, _ = rhythm_strip_lead(strip, [g for g in signals if g is not strip])
+    if lead == strip.lead or f"3x4+{lead}" not in LAYOUTS:
+        return None
+    segs = [replace(seg, lead=lead) if seg.row >= strip_row else seg for seg in segs]
+    signals = [replace(g, lead=lead) if g is strip else g for g in signals]
+    return replace(geometry, layout=f"3x4+{lead}", segments=tuple(segs)), segs, signals
+
+
+#: a renamed rhythm strip must make the limb leads obey Einthoven this much better (dB)
+RHYTHM_MIN_GAIN_DB = 3.0

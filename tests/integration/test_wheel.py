@@ -20,8 +20,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyedflib
 import pytest
+import wfdb
+from PIL import Image
 
 from ecgdl.constants import LEADS
 
@@ -125,13 +129,24 @@ def test_wheel_installs_and_runs_away_from_the_repository(tmp_path: Path) -> Non
 
     _run([ecgdl, "generate", "output_dir=gen", "num_records=1", "num_workers=0"], empty, env)
     (page,) = (empty / "gen" / "train").glob("*/*.png")
+    pdf = empty / "cart.pdf"  # the page as a PDF from the cart
+    Image.open(page).convert("RGB").save(pdf, resolution=200.0)
     _run(
-        [ecgdl, "predict", f"input={page.relative_to(empty)}", "output_dir=out", "model=classical"],
+        [ecgdl, "predict", "input=cart.pdf", "output_dir=out", "model=classical", "format=[csv,wfdb,edf]"],
         empty,
         env,
     )
-    frame = pd.read_csv(empty / "out" / f"{page.stem}.csv")
+    frame = pd.read_csv(empty / "out" / "cart.csv")
     assert list(frame.columns) == list(LEADS) and len(frame) == 5000
+    values = frame.to_numpy()
+    record = wfdb.rdrecord(str(empty / "out" / "cart"))
+    np.testing.assert_allclose(record.p_signal, values, atol=1e-3, equal_nan=True)  # within 1 uV
+    with pyedflib.EdfReader(str(empty / "out" / "cart.edf")) as edf:
+        for k in range(12):
+            printed = np.isfinite(values[:, k])
+            np.testing.assert_allclose(
+                edf.readSignal(k)[: len(values)][printed], values[printed, k], atol=1e-3
+            )
     _run([ecgdl, "evaluate", "model=classical", "data.root=gen", "output_dir=ev", "overlays=0"], empty, env)
     assert math.isfinite(json.loads((empty / "ev" / "metrics.json").read_text())["snr_db"])
     for task in ("generate", "predict", "evaluate"):  # Hydra's run folders: under the folder it ran from
