@@ -132,7 +132,9 @@ class EcgDataModule(L.LightningDataModule):
         from ecgdl.data.shards import shard_items
 
         size = len(self.test_set if split == "test" else self.val_set)
-        for i in shard_items(range(size if limit is None else min(size, int(limit))), shard_index, num_shards):
+        for i in shard_items(
+            range(size if limit is None else min(size, int(limit))), shard_index, num_shards
+        ):
             image, truth, _ = self.eval_factory.make(split, i)
             name = f"{split}-{i:05d}"
             yield EvalItem(

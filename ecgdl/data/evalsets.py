@@ -74,7 +74,11 @@ class KaggleImageSet:
                 truth_of[item.id] = self.layout.read_signal(item.id, item.fs_hz, round(10 * item.fs_hz))
             name = KAGGLE_IMAGE_TYPES.get(img_type, img_type)
             yield EvalItem(
-                path.stem, truth_of[item.id], name, path=path, extra={"record_id": item.id, "type_code": img_type}
+                path.stem,
+                truth_of[item.id],
+                name,
+                path=path,
+                extra={"record_id": item.id, "type_code": img_type},
             )
 
     def __iter__(self) -> Iterator[EvalItem]:
