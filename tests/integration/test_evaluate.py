@@ -108,6 +108,7 @@ def test_synthetic_pages_report_how_they_were_drawn(make_cfg, tmp_path) -> None:
     assert list(frame["has_grid"]) == [t.grid is not None for t in truths]
 
 
+@pytest.mark.slow  # reads the 10 dev pages: 15 s; the regression floor reads them by default
 def test_classical_reports_the_clean_page_figure(make_cfg, dev_root, tmp_path) -> None:
     """per_image.csv carries the classical digitizer's split-stroke noise figure: ECG-Image-Kit's clean renders
     lie under the limit that enables split-stroke tracing (0.5 %)."""

@@ -3,7 +3,7 @@
 Each notebook is executed with nbclient in a fresh ``python3`` kernel from ``notebooks/``; its last cell asserts on
 what it computed (the Einthoven residual of a generated record, the readers' SNR on a clean generated page, the
 WFDB round trip ...), so a run without error is a real check. All four take 3-6 min together on the 2-core
-development machine (``-m slow``); the default suite runs the quickest, 01.
+development machine, so they run with ``-m slow``; the default suite checks that they are committed without outputs.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def test_notebooks_are_committed_without_outputs() -> None:
                 )
 
 
+@pytest.mark.slow  # 30-50 s with the kernel's start
 def test_data_exploration_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
     nb = run_notebook("01_data_exploration.ipynb", monkeypatch)
     text = _outputs_text(nb)

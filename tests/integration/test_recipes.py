@@ -120,6 +120,7 @@ def test_fast_dev_run_of_the_default_training(tmp_path) -> None:
     assert (run / "train.log").is_file() and (run / ".hydra" / "config.yaml").is_file()
 
 
+@pytest.mark.slow  # 30-40 s; test_evaluate.py scores the oracle in-process in the default suite
 def test_the_oracle_evaluation_scores_the_cap(tmp_path, shared_data) -> None:
     """``python evaluate.py model=oracle data.root=../shared/data/dev_eik_clean`` (the pipeline self-check)."""
     root = shared_data / "dev_eik_clean"

@@ -143,6 +143,7 @@ def test_mixtures_draw_from_their_presets():
             assert isinstance(preset, Degradation) and preset.steps == load_preset(name).steps
 
 
+@pytest.mark.slow  # a subprocess importing the copied package: 10-15 s; the wheel test covers it too
 def test_presets_load_without_the_repository(tmp_path):
     """Only the package, copied away from the repository (no conf/ next to it), builds every preset by name."""
     shutil.copytree(
