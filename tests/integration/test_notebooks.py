@@ -34,7 +34,7 @@ def _kernel_or_skip() -> None:
 def run_notebook(name: str, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:
     """Execute ``notebooks/<name>`` with ``notebooks/`` as its working directory; returns the executed copy."""
     _kernel_or_skip()
-    # the kernel imports ecgdl as this test session does, also from a checkout that is not pip-installed
+    # the kernel imports ecgdl as these tests do, also from a checkout that is not pip-installed
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
