@@ -62,6 +62,7 @@ __all__ = [
     "DICOM_FS_RANGE_HZ",
     "OUTPUT_SUFFIXES",
     "WRITERS",
+    "check_formats",
     "output_paths",
     "printed_intervals_s",
     "to_jsonable",
@@ -335,7 +336,9 @@ OUTPUT_SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _check_formats(formats: Sequence[str] | str) -> list[str]:
+def check_formats(formats: Sequence[str] | str) -> list[str]:
+    """``formats`` (a name or a list) as a list without repeats; KeyError listing the valid names for an
+    unknown one."""
     names = [formats] if isinstance(formats, str) else list(formats)
     unknown = [f for f in names if f not in WRITERS]
     if unknown:
@@ -347,7 +350,7 @@ def output_paths(formats: Sequence[str] | str, out_dir: str | Path, stem: str) -
     """The files :func:`write_outputs` would write for ``formats`` (to check for earlier results)."""
     out = Path(out_dir)
     paths = []
-    for fmt in _check_formats(formats):
+    for fmt in check_formats(formats):
         base = wfdb_record_name(stem) if fmt == "wfdb" else stem
         paths += [out / f"{base}{suffix}" for suffix in OUTPUT_SUFFIXES[fmt]]
     return paths
@@ -367,7 +370,7 @@ def write_outputs(
     An unknown name raises KeyError listing the valid ones. Without ``overwrite`` nothing is written when any
     of the files exists already (FileExistsError names it).
     """
-    names = _check_formats(formats)
+    names = check_formats(formats)
     check_free(output_paths(names, out_dir, stem), overwrite)
     written: list[Path] = []
     for fmt in names:

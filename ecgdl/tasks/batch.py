@@ -1,18 +1,11 @@
-"""Batch plumbing shared by predict and evaluate: shards of a job, a per-page time limit, a page-worker pool,
-and atomic table writes.
-
-A job of N pages split into ``num_shards`` shards gives shard ``i`` the contiguous block
-``items[i*N//num_shards : (i+1)*N//num_shards]``, so joining the shards' reports in shard order
-(:mod:`ecgdl.merge`) gives exactly the rows, in the order, of one unsharded run.
-"""
+"""Batch plumbing shared by predict and evaluate: shards of a job (:mod:`ecgdl.data.shards`), a per-page time
+limit, a page-worker pool, atomic table writes and a journal of report rows."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -22,6 +15,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from ecgdl.data.shards import shard_items, shard_suffix
+from ecgdl.signals.filekit import atomic_file
 
 __all__ = [
     "PageTimeout",
@@ -111,18 +105,11 @@ def map_pages(
 
 
 def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """``frame.to_csv(path)`` through a temporary file in the same folder, so a killed job never leaves a
-    half-written table (the old one stays until the new one is complete)."""
+    """``frame.to_csv(path)`` through a temporary file in the same folder (:func:`ecgdl.signals.filekit.atomic_file`),
+    so a killed job never leaves a half-written table (the old one stays until the new one is complete)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            frame.to_csv(fh, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, overwrite=True) as tmp:
+        frame.to_csv(tmp, index=False)
     return path
 
 

@@ -34,7 +34,7 @@ from ecgdl.data.inputs import InputImage, discover_inputs
 from ecgdl.metrics.einthoven import einthoven_consistency_db
 from ecgdl.models.selfcheck import SelfCheckedDigitizer, turn_image
 from ecgdl.signals.record import EcgRecord
-from ecgdl.signals.writers import output_paths, write_outputs
+from ecgdl.signals.writers import check_formats, output_paths, write_outputs
 from ecgdl.tasks.batch import (
     RowJournal,
     map_pages,
@@ -85,6 +85,10 @@ def build_digitizer(model_cfg: DictConfig, ckpt_path: str | None = None, model_n
     if hasattr(model, "eval"):
         model.eval()
     return model
+
+
+#: the config keys :func:`self_checked` reads
+SELF_CHECK_KEYS = ("confidence", "turns", "turn_min_confidence", "fallback_ink", "orientation")
 
 
 def self_checked(digitizer, cfg: DictConfig):
@@ -226,14 +230,7 @@ class PageReader:
 
 
 #: the keys of a predict config that build the digitizer (resolved into plain values for page workers)
-READER_KEYS = ("model", "ckpt_path", "confidence", "turns", "turn_min_confidence", "fallback_ink")
-
-
-def _formats(value: Any) -> list[str]:
-    """``format=csv`` or ``format=[csv,wfdb,edf]`` as a checked list (an unknown name lists the valid ones)."""
-    names = [value] if isinstance(value, str) else list(value)
-    output_paths(names, ".", "check")  # raises KeyError naming the valid formats
-    return names
+READER_KEYS = ("model", "ckpt_path", *SELF_CHECK_KEYS)
 
 
 def reader_config(cfg: DictConfig) -> dict[str, Any]:
@@ -251,7 +248,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     out_dir = resolve_output_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     shard_index, num_shards = int(cfg.get("shard_index", 0)), int(cfg.get("num_shards", 1))
-    formats = _formats(cfg.get("format", "csv"))
+    formats = check_formats(cfg.get("format", "csv"))  # an unknown name lists the valid ones
     found = discover_inputs(cfg.input, float(cfg.default_fs_hz), pdf_dpi=float(cfg.get("pdf_dpi", 200)))
     items = shard_items(found, shard_index, num_shards)
     report_path = out_dir / f"report{shard_suffix(shard_index, num_shards)}.csv"
@@ -289,7 +286,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         journal.append(row)  # a killed job keeps the row of every page it wrote
     # the inputs' order (as one uninterrupted run writes it), then rows of earlier runs' other inputs
     order = [item.stem for item in items if item.stem in rows]
-    order += [stem for stem in rows if stem not in set(order)]
+    ordered = set(order)
+    order += [stem for stem in rows if stem not in ordered]
     table = pd.DataFrame([rows[stem] for stem in order], columns=REPORT_COLUMNS)
     write_table_atomic(table, report_path)  # every image
     journal.remove()

@@ -129,3 +129,13 @@ def test_a_page_lying_turned_is_read_the_right_way_up(make_cfg, tmp_path, turn: 
     predict.run(make_cfg("predict", ["model=classical", f"input={folder}", f"output_dir={out2}", "turns=[]"]))
     report = pd.read_csv(out2 / "report.csv").set_index("stem")
     assert report.loc["turned", "status"] == "low_confidence" and report.loc["turned", "turned_deg"] == 0
+
+
+def test_page_readers_get_every_self_check_setting(make_cfg, tmp_path) -> None:
+    """What a page worker builds from the config has the orientation classifier, the turns and the fallback
+    that predict.yaml asks for (the workers get a resolved copy of those keys only)."""
+    cfg = make_cfg("predict", ["model=classical", f"input={tmp_path}", f"output_dir={tmp_path}"])
+    reader = predict.PageReader(predict.reader_config(cfg), "classical", str(tmp_path), False, None)
+    checked = reader.digitizer
+    assert checked.orientation is not None and checked.fallback is not None
+    assert checked.turns == (180, 90, 270) and checked.turn_min_confidence == cfg.turn_min_confidence
