@@ -22,7 +22,7 @@ import pytest
 from ecgdl.leaderboard import collect_runs, write_leaderboard
 from ecgdl.review import write_review
 from tests.unit.test_leaderboard import embedded as leaderboard_data
-from tests.unit.test_leaderboard import make_run_folder
+from tests.unit.test_leaderboard import make_sweep
 from tests.unit.test_review import local_links, make_prediction_folder
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -64,16 +64,7 @@ def assert_not_blank(png: Path) -> None:
 
 
 def test_leaderboard_dashboard_draws_sorts_and_links(tmp_path: Path) -> None:
-    root = tmp_path / "outputs"
-    for i, (model, snr) in enumerate([("cnn", 22.0), ("classical", 18.0), ("cnn", 12.0)]):
-        make_run_folder(
-            root / "multirun" / "m" / str(i),
-            model=model,
-            eval_set="synth/kaggle",
-            snr_db=snr,
-            seed=i,
-            overrides=[f"model={model}", f"seed={i}"],
-        )
+    root = make_sweep(tmp_path / "outputs", "m", [("cnn", 22.0), ("classical", 18.0), ("cnn", 12.0)])
     out = tmp_path / "reports"
     page = write_leaderboard(collect_runs(root), out, runs_root=root)["html"]
     dom = open_in_chromium(page, "selftest=1", tmp_path / "board.png", tmp_path / "profile")

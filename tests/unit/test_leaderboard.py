@@ -197,17 +197,22 @@ def test_run_details_read_pages_leads_config_and_overlays(tmp_path: Path) -> Non
     assert empty.page_ids == [] and empty.lead_db == [] and empty.overlays == [] and empty.config == {}
 
 
-def test_dashboard_embeds_plotly_once_and_every_run_with_resolvable_links(tmp_path: Path) -> None:
-    root = tmp_path / "outputs"
-    for i, (model, snr) in enumerate([("cnn", 22.0), ("classical", 18.0), ("cnn", 15.0)]):
+def make_sweep(root: Path, sweep: str, runs: list[tuple[str, float]]) -> Path:
+    """A multirun of ``runs`` (model, SNR) under ``root/multirun/<sweep>/<n>``, one seed each; returns ``root``."""
+    for i, (model, snr) in enumerate(runs):
         make_run_folder(
-            root / "multirun" / "x" / str(i),
+            root / "multirun" / sweep / str(i),
             model=model,
             eval_set="synth/kaggle",
             snr_db=snr,
             seed=i,
             overrides=[f"model={model}", f"seed={i}"],
         )
+    return root
+
+
+def test_dashboard_embeds_plotly_once_and_every_run_with_resolvable_links(tmp_path: Path) -> None:
+    root = make_sweep(tmp_path / "outputs", "x", [("cnn", 22.0), ("classical", 18.0), ("cnn", 15.0)])
     out = tmp_path / "reports"
     paths = write_leaderboard(collect_runs(root), out, runs_root=root)
     page = paths["html"].read_text()

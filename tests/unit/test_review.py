@@ -14,23 +14,7 @@ import pytest
 
 from ecgdl.constants import LEADS
 from ecgdl.review import main, make_thumbnail, write_review
-
-REPORT_COLUMNS = [
-    "stem",
-    "image",
-    "status",
-    "seconds",
-    "layout",
-    "px_per_mm",
-    "gain_mm_per_mv",
-    "fs_hz",
-    "einthoven_db",
-    "goldberger_db",
-    "confidence",
-    "turned_deg",
-    "reader",
-    "error",
-]
+from ecgdl.tasks.predict import REPORT_COLUMNS  # the report folder's columns, as predict.py writes them
 
 
 def make_prediction_folder(out: Path, n_pages: int = 4, *, seed: int = 0, fs_hz: float = 500.0) -> Path:
