@@ -6,7 +6,7 @@ overrides and config, per_image.csv, per_lead.csv, 3 best and 3 worst overlay PN
 builds the leaderboard dashboard and the review page (first build: thumbnails and signal files made; second:
 kept), then opens each ``--repeat`` times in headless Chromium and reads when its ``load`` event fired and when
 its plots / table were drawn (``performance.now()`` since navigation, which each page writes into the DOM).
-A blank page and a page holding only plotly.js are timed the same way as the machine's floor.
+A blank page is timed the same way as the machine's floor.
 
 Usage: ``python benchmarks/bench_dashboards.py [--runs 500] [--pages 2000] [--repeat 3] [--keep DIR]``
 """
@@ -30,7 +30,6 @@ import pandas as pd
 
 from ecgdl.constants import LEADS
 from ecgdl.leaderboard import collect_runs, write_leaderboard
-from ecgdl.leaderboard.dashboard import plotly_bundle
 from ecgdl.review import write_review
 
 MODELS = ("cnn", "classical", "unet", "crop_ae")
@@ -158,18 +157,14 @@ def chromium_times(chromium: str, page: Path, profile: Path, repeat: int) -> dic
     }
 
 
-def _floor_pages(folder: Path) -> tuple[Path, Path]:
+def _floor_page(folder: Path) -> Path:
     stamp = (
         "<script>window.addEventListener('load',function(){document.body.setAttribute('data-load-ms',"
         "Math.round(performance.now()));});</script>"
     )
     blank = folder / "blank.html"
     blank.write_text(f"<!DOCTYPE html><html><body>{stamp}</body></html>")
-    plotly_only = folder / "plotly_only.html"
-    plotly_only.write_text(
-        f"<!DOCTYPE html><html><head><script>{plotly_bundle()}</script></head><body>{stamp}</body></html>"
-    )
-    return blank, plotly_only
+    return blank
 
 
 def main() -> None:
@@ -209,8 +204,7 @@ def main() -> None:
             f"leaderboard ({args.runs} runs)": board,
             f"review ({args.pages} pages)": review,
         }
-        blank, plotly_only = _floor_pages(work)
-        pages.update({"blank page (floor)": blank, "plotly.js alone (floor)": plotly_only})
+        pages["blank page (floor)"] = _floor_page(work)
         for name, path in pages.items():
             kind = name.split(" ")[0]
             row = {

@@ -30,10 +30,12 @@ def write_leaderboard(
     *,
     title: str = "ecgdl leaderboard",
     runs_root: str | Path | None = None,
+    shown_rows: int = 100,
 ) -> dict[str, Path]:
     """Write ``leaderboard.csv``, ``leaderboard.md`` and ``leaderboard.html`` (and ``results.csv`` / ``.md``) into
     ``out_dir``; returns their paths. ``runs_root`` is the folder :func:`collect_runs` searched: with it the
-    dashboard shows each run's pages, leads, configuration and overlays."""
+    dashboard shows each run's pages, leads, configuration and overlays. The dashboard's tables show their first
+    ``shown_rows`` rows and the rest on demand (a button, or sorting)."""
     from ecgdl.leaderboard.dashboard import dashboard_html
 
     out = Path(out_dir)
@@ -42,7 +44,11 @@ def write_leaderboard(
     frame.to_csv(paths["csv"], index=False)
     paths["md"].write_text(f"# {title}\n\n" + markdown(frame))
     page = dashboard_html(
-        frame, out, runs_root=Path(runs_root) if runs_root is not None else None, title=title
+        frame,
+        out,
+        runs_root=Path(runs_root) if runs_root is not None else None,
+        title=title,
+        shown_rows=shown_rows,
     )
     paths["html"].write_text(page, encoding="utf-8")
     table = results_table(frame)

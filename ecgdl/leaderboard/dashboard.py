@@ -1,12 +1,11 @@
 """The leaderboard dashboard: one self-contained HTML page that works offline.
 
-The page holds plotly.js once (inlined from the installed ``plotly`` package, no CDN) and the runs' figures as
-one embedded JSON document; every plot is drawn in the browser from that JSON, so 500 runs cost 500 JSON records,
-not 500 figures. It shows the ranked table (click a header to sort), a model x (set, degradation) heatmap of SNR,
-the per-page SNR distribution of the top runs (box plots with the mean and the run's pooled SNR), and two chosen
-runs side by side: overrides, commit, date, a gallery of the best and worst pages' overlays (small JPEG
-thumbnails under ``<out>/thumbs/`` that link to the full images), per-lead SNR bars, per-page SNR of one against
-the other, the config keys that differ and the pages that differ most.
+The fixed figures (a model x (set, degradation) heatmap of SNR and the per-page SNR boxes of the top runs) are
+drawn by matplotlib when the page is built and inlined as SVG (:mod:`ecgdl.leaderboard.figures`); the runs are
+one embedded JSON document from which the page's script draws what follows the user's choice of two runs:
+overrides, commit, date, a gallery of the best and worst pages' overlays (small JPEG thumbnails under
+``<out>/thumbs/`` that link to the full images), per-lead SNR bars, per-page SNR of one against the other, the
+config keys that differ and the pages that differ most. The ranked table sorts when a header is clicked.
 
 Page address options (after ``#``, joined by ``&``): ``a=<rank>``, ``b=<rank>`` choose the two runs,
 ``sort=<column>:asc|desc`` sorts the ranked table, ``view=<element id>`` scrolls to a section (``sec-compare``),
@@ -29,17 +28,11 @@ from urllib.parse import quote
 import pandas as pd
 
 from ecgdl.constants import LEADS
+from ecgdl.leaderboard.figures import heatmap_svg, page_box_svg
 from ecgdl.leaderboard.runs import TYPE_PREFIX, results_table, run_details
 from ecgdl.leaderboard.tables import SORT_SCRIPT, TABLE_STYLE, html_table
 
-__all__ = ["dashboard_html", "plotly_bundle"]
-
-
-def plotly_bundle() -> str:
-    """The plotly.js bundle shipped with the ``plotly`` Python package (a dependency of ecgdl)."""
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
+__all__ = ["dashboard_html"]
 
 
 def _round(value: Any, digits: int = 2) -> float | None:
@@ -123,15 +116,23 @@ def _runs_json(
     return records, list(items), list(pages)
 
 
-def _heatmap_json(frame: pd.DataFrame) -> dict[str, Any]:
-    table = results_table(frame)
+def _heatmap(table: pd.DataFrame) -> str:
     if table.empty:
-        return {"x": [], "y": [], "z": []}
-    return {
-        "x": [str(c) for c in table.columns],
-        "y": [str(i) for i in table.index],
-        "z": [[_round(v) for v in row] for row in table.to_numpy()],
-    }
+        return '<p class="hint">No run names its model and evaluation set (metrics.json "model" and "eval_set").</p>'
+    return heatmap_svg(table)
+
+
+def _page_boxes(runs: list[dict[str, Any]], top_runs: int) -> str:
+    shown = [r for r in runs[:top_runs] if r.get("db")]
+    if not shown:
+        return '<p class="hint">No run has a per_image.csv.</p>'
+    names = [_short(r, 44) for r in shown]
+    return page_box_svg(names, [r["db"] for r in shown], [r["snr"] for r in shown])
+
+
+def _short(run: dict[str, Any], n: int) -> str:
+    label = run["label"] if len(run["label"]) <= n else run["label"][: n - 1] + "\u2026"
+    return f"#{run['rank']} {label}"
 
 
 def _script_json(data: Any) -> str:
@@ -145,6 +146,7 @@ h2{margin-top:1.6em;border-bottom:1px solid #ddd}
 nav a{margin-right:1em}
 .hint{color:#555;font-size:13px}
 .plot{width:100%;min-height:120px}
+.plot svg{width:100%;height:auto;display:block}
 .scroll{max-height:min(60vh,560px);overflow:auto;margin-bottom:1em}
 .scroll table{margin-bottom:0}
 #ranked tbody tr{cursor:pointer}
@@ -171,42 +173,64 @@ _DASHBOARD_SCRIPT = r"""
 (function(){
 'use strict';
 var D = JSON.parse(document.getElementById('lb-data').textContent);
-var RUNS = D.runs, LEADS = D.leads, PLOT = {responsive: true, displaylogo: false};
+var RUNS = D.runs, LEADS = D.leads;
 var state = {a: RUNS.length ? 0 : -1, b: RUNS.length > 1 ? 1 : -1};
-var drawn = [];
 function esc(s){ return String(s == null ? '' : s).replace(/[&<>"']/g, function(c){
   return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; }); }
 function num(v, d){ return v == null ? '' : v.toFixed(d == null ? 2 : d); }
 function short(r, n){ n = n || 48; var s = r.label.length > n ? r.label.slice(0, n - 1) + '\u2026' : r.label;
   return '#' + r.rank + ' ' + s; }
-function plot(id, traces, layout, react){
-  var el = document.getElementById(id);
-  var p = (react ? Plotly.react : Plotly.newPlot)(el, traces, layout, PLOT);
-  drawn.push(p); return p;
+// The two plots that follow the chosen runs are a few SVG elements written here: a browser plotting library
+// would cost more to parse than the page's whole load budget (see ecgdl/leaderboard/figures.py).
+function niceTicks(lo, hi){
+  if (!(hi > lo)){ lo -= 1; hi += 1; }
+  var raw = (hi - lo) / 5, step = Math.pow(10, Math.floor(Math.log10(raw))), f = raw / step, out = [];
+  step *= f > 5 ? 10 : f > 2 ? 5 : f > 1 ? 2 : 1;
+  for (var v = Math.ceil(lo / step - 1e-9) * step; v <= hi + 1e-9 * step; v += step) out.push(+v.toFixed(6));
+  return out;
 }
-function drawHeat(){
-  var h = D.heat, el = document.getElementById('heatmap');
-  if (!h.y.length){ el.textContent = 'No run names its model and evaluation set (metrics.json "model" and "eval_set").'; return; }
-  plot('heatmap', [{type: 'heatmap', z: h.z, x: h.x, y: h.y, colorscale: 'Viridis', texttemplate: '%{z:.1f}',
-    hovertemplate: '%{y}<br>%{x}<br>%{z:.2f} dB<extra></extra>', colorbar: {title: {text: 'dB'}}, hoverongaps: false}],
-    {height: 170 + 30 * h.y.length, margin: {l: 130, r: 20, t: 10, b: 150}, xaxis: {tickangle: -35}, yaxis: {autorange: 'reversed'}});
+function axes(W, H, m, ylo, yhi, ylab, xlo, xhi, xlab){
+  // a plot frame: scales from data to pixels and the grid, ticks and labels; xlo == null: a category axis
+  var yt = niceTicks(ylo, yhi); ylo = Math.min(ylo, yt[0]); yhi = Math.max(yhi, yt[yt.length - 1]);
+  var f = {sy: function(v){ return m.t + (yhi - v) / (yhi - ylo) * (H - m.t - m.b); },
+    parts: ['<svg viewBox="0 0 ' + W + ' ' + H + '" xmlns="http://www.w3.org/2000/svg" font-size="12" font-family="sans-serif">']};
+  yt.forEach(function(v){ var y = f.sy(v).toFixed(1);
+    f.parts.push('<line x1="' + m.l + '" y1="' + y + '" x2="' + (W - m.r) + '" y2="' + y + '" stroke="#e4e4e4"/>',
+      '<text x="' + (m.l - 5) + '" y="' + (+y + 4) + '" text-anchor="end" fill="#444">' + v + '</text>'); });
+  f.parts.push('<text transform="translate(14,' + ((m.t + H - m.b) / 2) + ') rotate(-90)" text-anchor="middle" fill="#222">' + esc(ylab) + '</text>');
+  if (xlo != null){
+    var xt = niceTicks(xlo, xhi); xlo = Math.min(xlo, xt[0]); xhi = Math.max(xhi, xt[xt.length - 1]);
+    f.sx = function(v){ return m.l + (v - xlo) / (xhi - xlo) * (W - m.l - m.r); };
+    xt.forEach(function(v){ var x = f.sx(v).toFixed(1);
+      f.parts.push('<line x1="' + x + '" y1="' + m.t + '" x2="' + x + '" y2="' + (H - m.b) + '" stroke="#e4e4e4"/>',
+        '<text x="' + x + '" y="' + (H - m.b + 16) + '" text-anchor="middle" fill="#444">' + v + '</text>'); });
+    f.parts.push('<text x="' + ((m.l + W - m.r) / 2) + '" y="' + (H - 6) + '" text-anchor="middle" fill="#222">' + esc(xlab) + '</text>');
+  }
+  return f;
 }
-function drawBox(){
-  var el = document.getElementById('pagebox');
-  var shown = RUNS.slice(0, D.top).filter(function(r){ return r.db && r.db.length; });
-  if (!shown.length){ el.textContent = 'No run has a per_image.csv.'; return; }
-  var names = shown.map(function(r){ return short(r, 44); });
-  var nPoints = shown.reduce(function(n, r){ return n + r.db.length; }, 0);  // every page a dot while few
-  var traces = shown.map(function(r, k){ return {type: 'box', x: r.db, y: r.db.map(function(){ return names[k]; }),
-    name: names[k], orientation: 'h', boxpoints: nPoints <= 1000 ? 'all' : 'outliers', jitter: 0.4, pointpos: 0,
-    marker: {size: 3, color: '#2e6fb5'}, line: {color: '#2e6fb5'}, boxmean: true, showlegend: false,
-    text: r.pid.map(function(i){ return D.pages[i]; }), hovertemplate: '%{text}: %{x:.2f} dB<extra></extra>'}; });
-  traces.push({type: 'scatter', mode: 'markers', x: shown.map(function(r){ return r.snr; }), y: names,
-    name: "run's pooled SNR", marker: {symbol: 'diamond', size: 9, color: '#e6862e'},
-    hovertemplate: '%{y}<br>pooled %{x:.2f} dB<extra></extra>'});
-  plot('pagebox', traces, {height: 140 + 28 * shown.length, margin: {l: 330, r: 20, t: 10, b: 45},
-    xaxis: {title: {text: 'SNR per page (dB); box: quartiles, dashed: mean'}, zeroline: false},
-    yaxis: {autorange: 'reversed', categoryorder: 'array', categoryarray: names}, legend: {orientation: 'h', y: 1.02, yanchor: 'bottom'}});
+function drawLeads(){
+  var series = [['a', '#2e6fb5'], ['b', '#e6862e']].filter(function(w){
+    var i = state[w[0]]; return i >= 0 && RUNS[i].lead && RUNS[i].lead.length; });
+  var el = document.getElementById('leadbars');
+  if (!series.length){ el.innerHTML = '<p class="hint">No per_lead.csv in the chosen runs.</p>'; return; }
+  var vals = [0];
+  series.forEach(function(w){ RUNS[state[w[0]]].lead.forEach(function(v){ if (v != null) vals.push(v); }); });
+  var W = 1000, H = 300, m = {l: 56, r: 10, t: 34, b: 30};
+  var f = axes(W, H, m, Math.min.apply(null, vals), Math.max.apply(null, vals), 'mean SNR per page (dB)');
+  var slot = (W - m.l - m.r) / LEADS.length, bw = slot * 0.8 / series.length, zero = f.sy(0);
+  LEADS.forEach(function(lead, k){
+    f.parts.push('<text x="' + (m.l + (k + 0.5) * slot).toFixed(1) + '" y="' + (H - m.b + 16) + '" text-anchor="middle" fill="#222">' + lead + '</text>');
+    series.forEach(function(w, j){
+      var v = RUNS[state[w[0]]].lead[k]; if (v == null) return;
+      var y = f.sy(v), top = Math.min(y, zero), x = m.l + k * slot + slot * 0.1 + j * bw;
+      f.parts.push('<rect class="bar" x="' + x.toFixed(1) + '" y="' + top.toFixed(1) + '" width="' + bw.toFixed(1) +
+        '" height="' + Math.max(Math.abs(zero - y), 0.5).toFixed(1) + '" fill="' + w[1] + '"><title>' +
+        w[0].toUpperCase() + ' ' + lead + ': ' + num(v) + ' dB</title></rect>'); }); });
+  series.forEach(function(w, j){
+    var x = m.l + j * 420;
+    f.parts.push('<rect x="' + x + '" y="8" width="12" height="12" fill="' + w[1] + '"/><text x="' + (x + 17) +
+      '" y="19" fill="#222">' + esc(w[0].toUpperCase() + ' ' + short(RUNS[state[w[0]]], 52)) + '</text>'); });
+  el.innerHTML = f.parts.join('') + '</svg>';
 }
 function card(which, i){
   var el = document.getElementById('card-' + which);
@@ -224,19 +248,10 @@ function card(which, i){
     rows.map(function(x){ return '<tr><th>' + x[0] + '</th><td>' + x[1] + '</td></tr>'; }).join('') + '</table>' +
     (gal ? '<div class="gallery">' + gal + '</div>' : '<p class="hint">No overlays in this run (evaluate.py overlays=N writes them).</p>');
 }
-function drawLeads(){
-  var traces = [];
-  [['a', '#2e6fb5'], ['b', '#e6862e']].forEach(function(w){
-    var i = state[w[0]]; if (i < 0 || !RUNS[i].lead || !RUNS[i].lead.length) return;
-    traces.push({type: 'bar', x: LEADS, y: RUNS[i].lead, name: w[0].toUpperCase() + ' ' + short(RUNS[i], 60),
-      marker: {color: w[1]}, hovertemplate: '%{x}: %{y:.2f} dB<extra></extra>'}); });
-  plot('leadbars', traces, {barmode: 'group', height: 330, margin: {l: 60, r: 20, t: 30, b: 40},
-    yaxis: {title: {text: 'mean SNR per page (dB)'}}, legend: {orientation: 'h', y: 1.12}}, true);
-}
 function pagesOf(r){ var m = {}; (r.pid || []).forEach(function(p, k){ m[D.pages[p]] = r.db[k]; }); return m; }
 function drawCompare(){
   var sc = document.getElementById('pagescatter'), cd = document.getElementById('cfgdiff'), pd = document.getElementById('pagediff');
-  if (state.a < 0 || state.b < 0){ sc.textContent = 'Two runs are needed.'; return; }
+  if (state.a < 0 || state.b < 0){ sc.innerHTML = '<p class="hint">Two runs are needed.</p>'; return; }
   var A = RUNS[state.a], B = RUNS[state.b], ma = pagesOf(A), mb = pagesOf(B), rows = [], xs = [], ys = [], names = [];
   Object.keys(ma).concat(Object.keys(mb).filter(function(p){ return !(p in ma); })).forEach(function(p){
     var a = p in ma ? ma[p] : null, b = p in mb ? mb[p] : null;
@@ -244,12 +259,16 @@ function drawCompare(){
     rows.push([p, a, b, d]);
     if (d != null){ xs.push(a); ys.push(b); names.push(p); } });
   rows.sort(function(x, y){ return (y[3] == null ? -1 : Math.abs(y[3])) - (x[3] == null ? -1 : Math.abs(x[3])); });
-  var all = xs.concat(ys), lo = Math.min.apply(null, all.length ? all : [0]), hi = Math.max.apply(null, all.length ? all : [1]);
-  plot('pagescatter', [{type: 'scatter', mode: 'markers', x: xs, y: ys, text: names, marker: {size: 6, color: '#6a4fb3'},
-    hovertemplate: '%{text}<br>A %{x:.2f} dB<br>B %{y:.2f} dB<extra></extra>'}],
-    {height: 380, margin: {l: 60, r: 20, t: 20, b: 50}, xaxis: {title: {text: 'A: SNR per page (dB)'}},
-     yaxis: {title: {text: 'B: SNR per page (dB)'}},
-     shapes: [{type: 'line', x0: lo, y0: lo, x1: hi, y1: hi, line: {dash: 'dot', color: '#999'}}]}, true);
+  if (!xs.length){ sc.innerHTML = '<p class="hint">The two runs share no page.</p>'; }
+  else {
+    var all = xs.concat(ys), lo = Math.min.apply(null, all), hi = Math.max.apply(null, all);
+    var W = 520, H = 400, m = {l: 56, r: 12, t: 12, b: 44}, f = axes(W, H, m, lo, hi, 'B: SNR per page (dB)', lo, hi, 'A: SNR per page (dB)');
+    f.parts.push('<line x1="' + f.sx(lo).toFixed(1) + '" y1="' + f.sy(lo).toFixed(1) + '" x2="' + f.sx(hi).toFixed(1) +
+      '" y2="' + f.sy(hi).toFixed(1) + '" stroke="#999" stroke-dasharray="4 3"/>');
+    xs.forEach(function(x, k){ f.parts.push('<circle class="pt" cx="' + f.sx(x).toFixed(1) + '" cy="' + f.sy(ys[k]).toFixed(1) +
+      '" r="3.2" fill="#6a4fb3" fill-opacity="0.75"><title>' + esc(names[k]) + ': A ' + num(x) + ' dB, B ' + num(ys[k]) + ' dB</title></circle>'); });
+    sc.innerHTML = f.parts.join('') + '</svg>';
+  }
   pd.innerHTML = '<caption>Pages of A and B, largest difference first (' + rows.length + ')</caption>' +
     '<thead><tr><th>page</th><th>A (dB)</th><th>B (dB)</th><th>B - A</th></tr></thead><tbody>' +
     rows.map(function(x){ return '<tr><td>' + esc(x[0]) + '</td><td class="num">' + num(x[1]) + '</td><td class="num">' +
@@ -288,12 +307,13 @@ function columnValues(col){
 function selftest(){
   var out = [];
   function check(name, ok){ out.push((ok ? 'ok   ' : 'FAIL ') + name); }
-  function drew(id){ var svg = document.querySelector('#' + id + ' .main-svg');
-    return !!svg && svg.getBoundingClientRect().width > 50 && svg.getBoundingClientRect().height > 50; }
-  if (D.heat.y.length) check('heatmap drew', drew('heatmap') && document.querySelectorAll('#heatmap .hm, #heatmap .heatmaplayer image, #heatmap .heatmaplayer').length > 0);
-  check('per-page box plot drew', drew('pagebox') && document.querySelectorAll('#pagebox .boxlayer .trace').length > 0);
-  check('per-lead bars drew', drew('leadbars') && document.querySelectorAll('#leadbars .barlayer .point').length > 0);
-  check('page scatter drew', RUNS.length < 2 || drew('pagescatter'));
+  function drew(id, parts){ var svg = document.querySelector('#' + id + ' svg');
+    if (!svg) return false; var box = svg.getBoundingClientRect();
+    return box.width > 50 && box.height > 50 && svg.querySelectorAll(parts).length > 0; }
+  if (D.heat.y.length) check('heatmap drew', drew('heatmap', 'image, path'));
+  check('per-page box plot drew', drew('pagebox', 'path'));
+  check('per-lead bars drew', drew('leadbars', 'rect.bar'));
+  check('page scatter drew', RUNS.length < 2 || drew('pagescatter', 'circle.pt'));
   var nGal = RUNS.length ? (RUNS[state.a].gal || []).length : 0;
   check('gallery has ' + nGal + ' thumbnails', document.querySelectorAll('#card-a .gallery img').length === nGal);
   var n = RUNS.length, snr = null;
@@ -303,6 +323,7 @@ function selftest(){
   check('sort snr_db ascending', v.every(function(x, k){ return k === 0 || v[k - 1] <= x; }) && (n < 2 || v[0] <= v[v.length - 1]));
   sortBy('rank', 'asc'); v = columnValues('rank');
   check('sort rank ascending', v.every(function(x, k){ return x === k + 1; }));
+  check('all ' + n + ' runs listed after sorting', v.length === n);
   var el = document.getElementById('selftest');
   el.textContent = out.join('\n'); el.hidden = false;
   document.body.setAttribute('data-selftest', out.some(function(s){ return s.indexOf('FAIL') === 0; }) ? 'fail' : 'pass');
@@ -319,13 +340,12 @@ document.querySelector('#ranked tbody').addEventListener('click', function(ev){
 var opts = new URLSearchParams(location.hash.slice(1));
 if (opts.get('a') && byRank(+opts.get('a')) >= 0) state.a = byRank(+opts.get('a'));
 if (opts.get('b') && byRank(+opts.get('b')) >= 0) state.b = byRank(+opts.get('b'));
-drawHeat(); drawBox(); choose('a', state.a);
+choose('a', state.a);
 if (opts.get('sort')){ var s = opts.get('sort').split(':'); sortBy(s[0], s[1] || 'desc'); }
 if (opts.get('view') && document.getElementById(opts.get('view'))) document.getElementById(opts.get('view')).scrollIntoView();
 window.addEventListener('load', function(){ document.body.setAttribute('data-load-ms', Math.round(performance.now())); });
-Promise.all(drawn).then(function(){ document.body.setAttribute('data-ready-ms', Math.round(performance.now())); });
-if (opts.get('selftest')) Promise.all(drawn).then(function(){ setTimeout(selftest, 0); }, function(e){
-  var el = document.getElementById('selftest'); el.textContent = 'FAIL plotting: ' + e; el.hidden = false; });
+document.body.setAttribute('data-ready-ms', Math.round(performance.now()));
+if (opts.get('selftest')) setTimeout(selftest, 0);
 })();
 """
 
@@ -340,23 +360,29 @@ def dashboard_html(
     overlays_per_tag: int = 3,
     thumb_width_px: int = 240,
     workers: int = 2,
+    shown_rows: int = 100,
 ) -> str:
     """The dashboard page for a :func:`~ecgdl.leaderboard.runs.collect_runs` frame, to be written into
     ``out_dir`` (links are relative to it; gallery thumbnails are written under ``out_dir/thumbs/``).
 
     ``runs_root`` is the folder the frame's ``path`` column is relative to; without it the page has the tables,
     the heatmap and no per-run detail. ``top_runs`` runs get a box of their per-page SNR; ``workers`` threads
-    make the thumbnails.
+    make the thumbnails; the tables lay out their first ``shown_rows`` rows at once and the rest on demand.
     """
     out_dir = Path(out_dir).resolve()
     root = Path(runs_root).resolve() if runs_root is not None else None
     runs, items, pages = _runs_json(frame, root, out_dir, overlays_per_tag, thumb_width_px, workers)
+    heat = results_table(frame)
     data = {
         "runs": runs,
         "items": items,
         "pages": pages,
         "leads": list(LEADS),
-        "heat": _heatmap_json(frame),
+        "heat": {  # what the heatmap shows, for scripts and the self-check
+            "x": [str(c) for c in heat.columns],
+            "y": [str(i) for i in heat.index],
+            "z": [[_round(v) for v in row] for row in heat.to_numpy()],
+        },
         "top": int(top_runs),
     }
     type_cols = [c for c in frame.columns if c.startswith(TYPE_PREFIX)]
@@ -366,7 +392,9 @@ def dashboard_html(
     links = {"path": [r.get("href", "") for r in runs]}
     tables = [
         '<div class="scroll">',
-        html_table(main, ["snr_db"], "Runs ranked by SNR (dB)", table_id="ranked", links=links),
+        html_table(
+            main, ["snr_db"], "Runs ranked by SNR (dB)", table_id="ranked", links=links, shown_rows=shown_rows
+        ),
         "</div>",
     ]
     if type_cols:
@@ -374,24 +402,28 @@ def dashboard_html(
             columns={c: c[len(TYPE_PREFIX) :] for c in type_cols}
         )
         bars = [c[len(TYPE_PREFIX) :] for c in type_cols]
-        tables += ['<div class="scroll">', html_table(per_type, bars, "SNR (dB) per image type"), "</div>"]
+        tables += [
+            '<div class="scroll">',
+            html_table(per_type, bars, "SNR (dB) per image type", table_id="per-type", shown_rows=shown_rows),
+            "</div>",
+        ]
     where = f" under <code>{html.escape(str(root))}</code>" if root is not None else ""
     built = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     style = TABLE_STYLE + _STYLE.replace("THUMB", str(int(thumb_width_px)))
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{style}</style>"
-        f"<script>{plotly_bundle()}</script></head><body>"
+        "</head><body>"
         f"<h1>{html.escape(title)}</h1>"
         f'<p class="hint">{len(frame)} runs{where}; built {built}. Click a run to show it as A '
         "(shift-click: B); click a header to sort.</p>"
         '<nav><a href="#sec-heat">heatmap</a><a href="#sec-runs">runs</a><a href="#sec-dist">per-page SNR</a>'
         '<a href="#sec-compare">two runs</a></nav>'
         '<section id="sec-heat"><h2>SNR by model and evaluation set / degradation</h2>'
-        '<p class="hint">Best run per cell (dB).</p><div id="heatmap" class="plot"></div></section>'
+        f'<p class="hint">Best run per cell (dB).</p><div id="heatmap" class="plot">{_heatmap(heat)}</div></section>'
         f'<section id="sec-runs"><h2>Runs</h2>{"".join(tables)}</section>'
         f'<section id="sec-dist"><h2>Per-page SNR of the top {int(top_runs)} runs</h2>'
-        '<div id="pagebox" class="plot"></div></section>'
+        f'<div id="pagebox" class="plot">{_page_boxes(runs, int(top_runs))}</div></section>'
         '<section id="sec-compare"><h2>Two runs</h2><div class="pick">'
         '<label>A <select id="pick-a"></select></label><label>B <select id="pick-b"></select></label></div>'
         '<div class="cards"><div class="card a" id="card-a"></div><div class="card b" id="card-b"></div></div>'

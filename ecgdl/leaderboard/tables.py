@@ -48,9 +48,20 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 SORT_SCRIPT = """
+function showAllRows(table){
+  var more = table.parentNode.querySelector('template.more-rows[data-for="' + table.id + '"]');
+  if (!more) { return; }
+  table.tBodies[0].appendChild(more.content);
+  more.parentNode.querySelectorAll('button.more-rows[data-for="' + table.id + '"]').forEach(function(b){ b.remove(); });
+  more.remove();
+}
+document.querySelectorAll('button.more-rows').forEach(function(button){
+  button.addEventListener('click', function(){ showAllRows(document.getElementById(button.getAttribute('data-for'))); });
+});
 document.querySelectorAll('table.sortable').forEach(function(table){
   table.querySelectorAll('th').forEach(function(th, col){
     th.addEventListener('click', function(){
+      showAllRows(table);
       var desc = !th.classList.contains('desc');
       table.querySelectorAll('th').forEach(function(h){h.classList.remove('asc','desc');});
       th.classList.add(desc ? 'desc' : 'asc');
@@ -90,10 +101,14 @@ def html_table(
     *,
     table_id: str = "",
     links: dict | None = None,
+    shown_rows: int | None = None,
 ) -> str:
     """A sortable table; ``bar_cols`` get CSS bars on one common scale (from min(0, lowest) to the highest).
 
     Row ``i`` carries ``data-row="i"``; ``links`` maps a column to hrefs (one per row) that its cells link to.
+    With ``shown_rows`` (and a ``table_id``), rows after the first ``shown_rows`` wait in an inert
+    ``<template>`` until a "show all" button or a sort brings them in: a browser lays out a table of thousands
+    of cells in about a second on a slow machine, and the first rows are what a reader looks at.
     """
     cols = list(frame.columns)
     ranges = {}
@@ -123,7 +138,16 @@ def html_table(
                 cells.append(f'<td{cls} data-v="{html.escape(data)}">{text}</td>')
         body.append(f'<tr data-row="{i}">' + "".join(cells) + "</tr>")
     id_attr = f' id="{html.escape(table_id)}"' if table_id else ""
+    cut = len(body) if shown_rows is None or not table_id else max(0, int(shown_rows))
+    more = ""
+    if cut < len(body):
+        ref = html.escape(table_id)
+        more = (
+            f'<template class="more-rows" data-for="{ref}">{"".join(body[cut:])}</template>'
+            f'<button type="button" class="more-rows" data-for="{ref}">show all {len(body)} rows '
+            f"(the first {cut} are shown; sorting shows all)</button>"
+        )
     return (
         f'<table class="sortable"{id_attr}><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f"<tbody>{''.join(body[:cut])}</tbody></table>{more}"
     )

@@ -222,24 +222,24 @@ def _eval_set_name(cfg: DictConfig) -> str:
     return f"synth/{hydra_choice('render') or 'render'}"
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
-    out_dir = resolve_output_dir(cfg)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if cfg.get("predictions_dir"):
-        return _score_predictions_dir(cfg, out_dir)
-
-    dataset = hydra.utils.instantiate(cfg.data, _convert_="all")
-    shard_index, num_shards = int(cfg.get("shard_index", 0)), int(cfg.get("num_shards", 1))
-    shard = {"shard_index": shard_index, "num_shards": num_shards}
-    items = (
-        dataset.eval_items(split=cfg.split, limit=cfg.get("limit"), **shard)
-        if hasattr(dataset, "eval_items")
-        else dataset.items(**shard)
-    )
-    timeout = cfg.get("page_timeout_s")
-    digitizer = self_checked(build_digitizer(cfg.model, cfg.get("ckpt_path")), cfg)
+def evaluate_items(
+    digitizer,
+    items,
+    out_dir: Path,
+    *,
+    overlays: int = 3,
+    keep_images: int = 64,
+    extra_metrics: bool = True,
+    page_timeout_s: float | None = None,
+    suffix: str = "",
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Read every item (an :class:`~ecgdl.data.evalsets.EvalItem`: a page and its truth) with ``digitizer`` and
+    score it; writes ``per_image``, ``per_lead``, ``per_lead_lag``, ``per_type`` and ``per_condition`` tables
+    (``<name><suffix>.csv``) and, with ``overlays`` > 0, overlays of the ``overlays`` worst and best pages into
+    ``out_dir``. Returns the dataset figures (:func:`dataset_metrics`, ``n_low_confidence``) and the failures
+    (image id, message). A page that fails or takes over ``page_timeout_s`` scores as all zeros; the rest go on.
+    """
     needs_truth = bool(getattr(digitizer, "needs_truth", False))
-
     truths, preds, rows, failures, items_by_id = {}, {}, [], [], {}
     for item in tqdm(items, desc="evaluate", unit="img"):
         t0 = time.perf_counter()
@@ -248,7 +248,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         try:
             image = item.load()
             kwargs = {"truth": item.truth} if needs_truth else {}
-            with time_limit(None if timeout is None else float(timeout)):
+            with time_limit(None if page_timeout_s is None else float(page_timeout_s)):
                 pred = digitizer.digitize(image, item.fs_hz, item.n_samples, **kwargs)
             if pred.signal_mv.shape != item.truth.signal_mv.shape:
                 raise ValueError(
@@ -279,7 +279,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         row["seconds"] = round(time.perf_counter() - t0, 4)
         truths[item.image_id] = item.truth
         rows.append(row)
-        item.image = item.image if len(items_by_id) < cfg.keep_images else None  # bound memory
+        item.image = item.image if len(items_by_id) < keep_images else None  # bound memory
         items_by_id[item.image_id] = item
     if not rows:
         raise ValueError("no images to evaluate")
@@ -293,7 +293,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     )
     frame = pd.DataFrame(rows).merge(result.per_image().drop(columns=["fs_hz"]), on="image_id")
     frame["n_scored"] = result.lead_n_samples.sum(axis=1)
-    if cfg.extra_metrics:
+    if extra_metrics:
         extra = [
             _extra_metrics(truths[i].signal_mv, preds[i].signal_mv, truths[i].fs_hz) if s == "ok" else {}
             for i, s in zip(frame["image_id"], frame["status"], strict=True)
@@ -303,6 +303,48 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         **dataset_metrics(frame),
         "n_low_confidence": _n_low_confidence(frame, getattr(digitizer, "confidence", None)),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_table_atomic(frame, out_dir / f"per_image{suffix}.csv")
+    lead_db.rename_axis("image_id").to_csv(out_dir / f"per_lead{suffix}.csv")
+    lags = pd.DataFrame(result.lead_lag, index=ids, columns=list(LEADS))
+    lags.rename_axis("image_id").to_csv(out_dir / f"per_lead_lag{suffix}.csv")
+    per_type = pd.Series(metrics["per_type"], name="snr_db").rename_axis("image_type")
+    per_type.to_csv(out_dir / f"per_type{suffix}.csv")
+    per_condition_table(frame).to_csv(out_dir / f"per_condition{suffix}.csv", index=False)
+    if overlays > 0:
+        _save_overlays(items_by_id, preds, frame, lead_db, out_dir / "overlays", int(overlays))
+    return metrics, failures
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    out_dir = resolve_output_dir(cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.get("predictions_dir"):
+        return _score_predictions_dir(cfg, out_dir)
+
+    dataset = hydra.utils.instantiate(cfg.data, _convert_="all")
+    shard_index, num_shards = int(cfg.get("shard_index", 0)), int(cfg.get("num_shards", 1))
+    shard = {"shard_index": shard_index, "num_shards": num_shards}
+    items = (
+        dataset.eval_items(split=cfg.split, limit=cfg.get("limit"), **shard)
+        if hasattr(dataset, "eval_items")
+        else dataset.items(**shard)
+    )
+    digitizer = self_checked(build_digitizer(cfg.model, cfg.get("ckpt_path")), cfg)
+    suffix = shard_suffix(shard_index, num_shards)
+    scores, failures = evaluate_items(
+        digitizer,
+        items,
+        out_dir,
+        overlays=int(cfg.overlays),
+        keep_images=int(cfg.keep_images),
+        extra_metrics=bool(cfg.extra_metrics),
+        page_timeout_s=cfg.get("page_timeout_s"),
+        suffix=suffix,
+    )
+    metrics: dict[str, Any] = {
+        **scores,
         "model": hydra_choice("model"),
         "data": hydra_choice("data"),
         "eval_set": _eval_set_name(cfg),
@@ -312,16 +354,6 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if num_shards > 1:
         metrics.update(shard)
     per_type = metrics["per_type"]
-    suffix = shard_suffix(shard_index, num_shards)
-
-    write_table_atomic(frame, out_dir / f"per_image{suffix}.csv")
-    lead_db.rename_axis("image_id").to_csv(out_dir / f"per_lead{suffix}.csv")
-    lags = pd.DataFrame(result.lead_lag, index=ids, columns=list(LEADS))
-    lags.rename_axis("image_id").to_csv(out_dir / f"per_lead_lag{suffix}.csv")
-    pd.Series(per_type, name="snr_db").rename_axis("image_type").to_csv(out_dir / f"per_type{suffix}.csv")
-    per_condition_table(frame).to_csv(out_dir / f"per_condition{suffix}.csv", index=False)
-    if cfg.overlays > 0:
-        _save_overlays(items_by_id, preds, frame, lead_db, out_dir / "overlays", int(cfg.overlays))
     write_metrics(out_dir / f"metrics{suffix}.json", metrics)
     report_failures(failures, "images")
     log.info(

@@ -2,6 +2,11 @@
 
 ``run(cfg) -> (metrics, objects)``; ``train.py`` is a thin Hydra shim over it and tests call it directly.
 Models without trainable parameters (the classical digitizer) are only validated and tested.
+
+After the trainer's test step (``test/snr_db``: for a crop network, crops cut at the pages' true geometry),
+``test_pages`` reads the test split's whole pages end to end with the tested weights, as ``evaluate.py
+data=synth`` would, and writes evaluate.py's tables and overlays into the run folder; the run's ``snr_db`` is
+then that end-to-end figure, the same for every model, so a multirun's leaderboard compares like with like.
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ from lightning.pytorch.loggers import Logger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
 from ecgdl.models.wrapper import DigitizerEvalModule
-from ecgdl.tasks.common import hydra_choice, log, provenance, resolve_output_dir, write_metrics
+from ecgdl.tasks.common import (
+    hydra_choice,
+    log,
+    provenance,
+    report_failures,
+    resolve_output_dir,
+    write_metrics,
+)
 
 #: which DataModule target each model kind learns from (data.target=auto)
 TARGET_FOR_KIND = {"column": "crops", "autoencoder": "clean", "page": "page"}
@@ -39,6 +51,26 @@ def _scalar_metrics(raw: dict[str, Any]) -> dict[str, float]:
         elif isinstance(value, int | float):
             out[key] = float(value)
     return out
+
+
+def _read_test_pages(cfg: DictConfig, model, datamodule, out_dir: Path) -> dict[str, Any]:
+    """The test split's pages read end to end by ``model`` (evaluate.py's tables and overlays in ``out_dir``);
+    the dataset figures and the set's name, or nothing where the data module has no fixed pages."""
+    if not hasattr(datamodule, "eval_items"):
+        log.info("data=%s has no fixed test pages: no end-to-end reading", hydra_choice("data"))
+        return {}
+    from ecgdl.tasks.evaluate import evaluate_items
+
+    scores, failures = evaluate_items(
+        model,
+        datamodule.eval_items(split="test"),
+        out_dir,
+        overlays=int(cfg.get("overlays", 3)),
+        extra_metrics=False,
+    )
+    report_failures(failures, "test pages")
+    log.info("test pages read end to end: SNR %.2f dB over %d pages", scores["snr_db"], scores["n_images"])
+    return {**scores, "eval_set": f"synth/{hydra_choice('render') or 'render'}"}
 
 
 def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
@@ -91,9 +123,13 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
             # the best checkpoint's weights (loaded with weights_only=True), else the weights in memory
             trainer.test(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True if ckpt else None)
             metrics.update(_scalar_metrics(trainer.callback_metrics))
+        pages: dict[str, Any] = {}
+        if cfg.get("test") and cfg.get("test_pages") and trainer.is_global_zero:
+            pages = _read_test_pages(cfg, model, datamodule, out_dir)
         summary = {
             **metrics,
-            "snr_db": metrics.get("test/snr_db", metrics.get(cfg.monitor)),
+            **pages,
+            "snr_db": pages.get("snr_db", metrics.get("test/snr_db", metrics.get(cfg.monitor))),
             "model": hydra_choice("model"),
             "aug": str(cfg.data.get("aug")),
             "seconds": round(time.perf_counter() - started, 2),

@@ -58,7 +58,14 @@ def test_multirun_of_two_models_then_the_leaderboard_ranks_them(tmp_path) -> Non
     jobs = {}
     for job in ("0", "1"):
         metrics = _metrics(sweep / job)
-        assert math.isfinite(metrics["snr_db"]) and metrics["snr_db"] == metrics["test/snr_db"]
+        assert math.isfinite(metrics["test/snr_db"]) and metrics["eval_set"] == "synth/kaggle_eik"
+        # the run's snr_db is its test page read end to end; its tables and overlays are in the run folder
+        pages = pd.read_csv(sweep / job / "per_image.csv")
+        assert len(pages) == metrics["n_images"] == 1 and metrics["snr_db"] == pytest.approx(
+            pages["snr_db"][0]
+        )
+        assert pd.read_csv(sweep / job / "per_lead.csv").shape == (1, 13)
+        assert (sweep / job / "overlays" / "best-test-00000-overlay.png").is_file()
         jobs[metrics["model"]] = metrics
         assert f"model={metrics['model']}" in _overrides(sweep / job) and "debug=fdr" in _overrides(
             sweep / job
@@ -67,6 +74,7 @@ def test_multirun_of_two_models_then_the_leaderboard_ranks_them(tmp_path) -> Non
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]  # nothing else swept
 
     _python(["-m", "ecgdl.leaderboard", "outputs/"], tmp_path)
+    _dashboard_draws(tmp_path / "outputs" / "leaderboard.html", tmp_path.parent / "chromium")
     board = pd.read_csv(tmp_path / "outputs" / "leaderboard.csv")
     assert len(board) == 2 and set(board["model"]) == {"cnn", "classical"}
     assert board["rank"].tolist() == [1, 2]
@@ -77,6 +85,21 @@ def test_multirun_of_two_models_then_the_leaderboard_ranks_them(tmp_path) -> Non
     assert (tmp_path / "outputs" / "leaderboard.md").is_file()
     assert (tmp_path / "outputs" / "leaderboard.html").is_file()
     _only_outputs(tmp_path)
+
+
+def _dashboard_draws(page: Path, scratch: Path) -> None:
+    """The dashboard of the multirun, opened in headless Chromium where there is one: heatmap, per-lead bars and
+    the page gallery drew (the page's own self-check)."""
+    from tests.integration.test_dashboards_browser import CHROMIUM, open_in_chromium, selftest
+
+    if CHROMIUM is None:
+        return
+    scratch.mkdir(exist_ok=True)
+    dom = open_in_chromium(page, "selftest=1", scratch / "board.png", scratch / "profile")
+    report = selftest(dom)
+    assert 'data-selftest="pass"' in dom, report
+    for check in ("heatmap drew", "per-lead bars drew", "per-page box plot drew", "gallery has 2 thumbnails"):
+        assert f"ok   {check}" in report, report
 
 
 def test_optuna_search_runs_its_trials(tmp_path) -> None:

@@ -14,7 +14,6 @@ import pytest
 
 from ecgdl.constants import LEADS
 from ecgdl.leaderboard import collect_runs, main, results_table, run_details, write_leaderboard
-from ecgdl.leaderboard.dashboard import plotly_bundle
 
 
 def _run(
@@ -211,13 +210,17 @@ def make_sweep(root: Path, sweep: str, runs: list[tuple[str, float]]) -> Path:
     return root
 
 
-def test_dashboard_embeds_plotly_once_and_every_run_with_resolvable_links(tmp_path: Path) -> None:
+def test_dashboard_inlines_its_figures_and_every_run_with_resolvable_links(tmp_path: Path) -> None:
     root = make_sweep(tmp_path / "outputs", "x", [("cnn", 22.0), ("classical", 18.0), ("cnn", 15.0)])
     out = tmp_path / "reports"
     paths = write_leaderboard(collect_runs(root), out, runs_root=root)
     page = paths["html"].read_text()
-    assert page.count("<script>") == 3 and "<script src" not in page
-    assert page.count(plotly_bundle()[:300]) == 1  # plotly.js inlined once
+    assert page.count("<script>") == 2 and "<script src" not in page  # sorting and the dashboard, inline
+    assert page.count('class="figure"') == 2  # the heatmap and the box plot, drawn when the page was built
+    boxes = re.search(r'<div id="pagebox".*?</svg>', page, re.S).group(0)
+    assert all(f"#{rank} model=" in boxes for rank in (1, 2, 3))  # one box per run, labelled
+    heat = re.search(r'<div id="heatmap".*?</svg>', page, re.S).group(0)
+    assert ">23.0<" in heat and ">15.0<" in heat  # the cells are annotated with their SNR
     data = embedded(page)
     assert [r["rank"] for r in data["runs"]] == [1, 2, 3] and data["leads"] == list(LEADS)
     first = data["runs"][0]
@@ -234,5 +237,19 @@ def test_dashboard_embeds_plotly_once_and_every_run_with_resolvable_links(tmp_pa
             for link in (thumb, full, leads):
                 assert (out / unquote(link)).is_file(), link
     markup = re.sub(r"<script\b.*?</script>", "", page, flags=re.S)
-    for link in re.findall(r'href="([^"#]+)"', markup):
+    for link in re.findall(r'(?<![:\w])href="([^"#]+)"', markup):  # not the figures' xlink:href data
         assert (out / unquote(link)).exists(), link
+
+
+def test_html_table_keeps_rows_past_shown_rows_in_a_template() -> None:
+    from ecgdl.leaderboard.tables import html_table
+
+    frame = pd.DataFrame({"rank": [1, 2, 3, 4], "snr_db": [20.0, 18.0, 12.5, 3.0]})
+    page = html_table(frame, ["snr_db"], "runs", table_id="ranked", shown_rows=2)
+    body = re.search(r"<tbody>(.*?)</tbody>", page, re.S).group(1)
+    waiting = re.search(r'<template class="more-rows" data-for="ranked">(.*?)</template>', page, re.S).group(1)
+    assert re.findall(r'data-row="(\d)"', body) == ["0", "1"]
+    assert re.findall(r'data-row="(\d)"', waiting) == ["2", "3"]
+    assert "show all 4 rows" in page and 'data-v="12.5"' in waiting
+    whole = html_table(frame, ["snr_db"], "runs", table_id="ranked")
+    assert "<template" not in whole and len(re.findall(r"<tr data-row", whole)) == 4
