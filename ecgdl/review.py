@@ -27,21 +27,19 @@ import datetime as dt
 import html
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import cv2
 import numpy as np
 import pandas as pd
 
 from ecgdl.constants import LEADS
+from ecgdl.viz.pages import href, make_thumbnail
 
-__all__ = ["main", "make_thumbnail", "write_review"]
+__all__ = ["main", "write_review"]
 
 REPORT_FILE = "report.csv"
 #: report.csv columns shown in the table, in order (those absent from a report are left out)
@@ -63,26 +61,6 @@ COLUMNS = (
 )
 #: label and file-name suffix of the overlay predict.py writes with ``save_overlay=true``
 OVERLAY = ("overlay", "-overlay.png")
-
-
-def make_thumbnail(src: Path, dst: Path, width_px: int, *, quality: int = 80) -> Path | None:
-    """A JPEG of ``src`` scaled to ``width_px`` wide at ``dst`` (kept when newer than ``src``); None when
-    ``src`` cannot be read as an image."""
-    try:
-        if dst.is_file() and dst.stat().st_mtime >= src.stat().st_mtime:
-            return dst
-    except OSError:
-        return None
-    image = cv2.imread(str(src), cv2.IMREAD_COLOR)
-    if image is None:
-        return None
-    height, width = image.shape[:2]
-    if width > width_px:
-        size = (int(width_px), max(1, round(height * width_px / width)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(dst), image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    return dst
 
 
 def _finite_runs(values: np.ndarray) -> list[list[Any]]:
@@ -127,10 +105,6 @@ def write_signal_script(
     return js_path
 
 
-def _href(path: Path, base: Path) -> str:
-    return quote(Path(os.path.relpath(path, base)).as_posix())
-
-
 def _cell(value: Any) -> Any:
     """A report value as JSON: finite floats rounded, NaN / empty as null."""
     if value is None:
@@ -166,13 +140,13 @@ def _page_assets(
     for path in [*output_paths(list(OUTPUT_SUFFIXES), output_dir, stem), output_dir / f"{stem}{OVERLAY[1]}"]:
         if path.is_file():  # every format predict.py may have written (format=[csv,wfdb,edf,dicom,json])
             label = OVERLAY[0] if path.name.endswith(OVERLAY[1]) else path.suffix.lstrip(".")
-            links[label] = _href(path, base)
+            links[label] = href(path, base)
     if source is image and source is not None:
-        links["image"] = _href(image.resolve(), base)
+        links["image"] = href(image.resolve(), base)
     return {
-        "thumb": _href(thumb, base) if thumb else None,
-        "large": _href(source.resolve(), base) if source else None,
-        "signal": _href(signal, base) if signal else None,
+        "thumb": href(thumb, base) if thumb else None,
+        "large": href(source.resolve(), base) if source else None,
+        "signal": href(signal, base) if signal else None,
         "links": links,
     }
 

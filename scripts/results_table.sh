@@ -12,7 +12,7 @@ pages="${2:-12}"
 out=outputs/results
 tag="${models//,/_}"  # one folder per model list: two lists can run side by side (one per core)
 python evaluate.py -m "model=${models}" data=synth render=kaggle "data.test_size=${pages}" \
-  data.aug=clean,scan,bw_scan,photo,screen,stained,damaged,mold,wrinkled,turned hydra.sweep.dir="${out}/synth_kaggle/${tag}"
+  data.aug=clean,scan,bw_scan,photo,screen,stained,damaged,mold,wrinkled,turned,lossy hydra.sweep.dir="${out}/synth_kaggle/${tag}"
 python evaluate.py -m "model=${models}" data=synth render=varied data.aug=clean data.test_size=24 \
   hydra.sweep.dir="${out}/synth_varied/${tag}"
 # the wild pages: every layout / speed / gain / dpi / grid colour / pulse style under every preset (per_condition.csv

@@ -53,6 +53,7 @@ PRESETS: tuple[str, ...] = (
     "mold",
     "wrinkled",
     "turned",
+    "lossy",
     "mixed",
     "wild",
 )

@@ -20,6 +20,7 @@ from ecgdl.aug.base import apply_gain, as_range, randint, smooth_noise, uniform
 
 __all__ = [
     "Binarize",
+    "ChromaSubsample",
     "DiskBlur",
     "PaperTint",
     "SaltPepper",
@@ -400,3 +401,36 @@ class DiskBlur(ImageOnlyTransform):
         inside = (t[None, :] ** 2 + t[:, None] ** 2 <= radius**2).astype(np.float32)
         kernel = inside.reshape(2 * half + 1, sub, 2 * half + 1, sub).mean(axis=(1, 3))
         return cv2.filter2D(img, -1, kernel / kernel.sum(), borderType=cv2.BORDER_REPLICATE)
+
+
+class ChromaSubsample(ImageOnlyTransform):
+    """Colour kept at half resolution (4:2:0), as JPEG and HEIC files from phones, cameras and most scanners store
+    it: the luma (BT.601 Y) stays, each chroma plane is averaged over 2 x 2 pixels and brought back to full size
+    the way a decoder does, by repeating each sample (some HEVC decoders) or interpolating (libjpeg). Thin red
+    grid lines lose saturation and a dark trace takes on its neighbours' colour for a pixel on either side.
+
+    Args:
+        linear_share: the share of pages whose chroma is interpolated rather than repeated.
+    """
+
+    geometric = False
+
+    def __init__(self, linear_share: float = 0.5, p: float = 1.0):
+        super().__init__(p=p)
+        if not 0.0 <= linear_share <= 1.0:
+            raise ValueError(f"linear_share must lie in [0, 1], got {linear_share}")
+        self.linear_share = float(linear_share)
+
+    def get_params(self) -> dict[str, Any]:
+        return {"linear": bool(self.random_generator.uniform() < self.linear_share)}
+
+    def apply(self, img: np.ndarray, linear: bool, **params) -> np.ndarray:
+        if img.ndim != 3:
+            return img
+        h, w = img.shape[:2]
+        ycc = cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb)
+        half = cv2.resize(ycc[..., 1:], (math.ceil(w / 2), math.ceil(h / 2)), interpolation=cv2.INTER_AREA)
+        ycc[..., 1:] = cv2.resize(
+            half, (w, h), interpolation=cv2.INTER_LINEAR if linear else cv2.INTER_NEAREST
+        )
+        return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)

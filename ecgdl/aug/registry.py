@@ -19,6 +19,7 @@ from ecgdl.aug.damage import Creases, MissingPatches, MoldSpots, Stains, TornEdg
 from ecgdl.aug.geometric import Fold, PageOnBackground, PageTurn, WavyDistortion
 from ecgdl.aug.photometric import (
     Binarize,
+    ChromaSubsample,
     DiskBlur,
     PaperTint,
     SaltPepper,
@@ -36,6 +37,7 @@ CUSTOM_TRANSFORMS: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         Binarize,
+        ChromaSubsample,
         Creases,
         DiskBlur,
         Fold,

@@ -54,11 +54,11 @@ from ecgdl.classical.ink import (
 )
 from ecgdl.classical.layout import build_segments
 from ecgdl.classical.meta import PageFindings, record_meta
-from ecgdl.classical.page import LeadSegment, PageGeometry, Pulse, RowBand
+from ecgdl.classical.page import PageGeometry, Pulse, RowBand
 from ecgdl.classical.paper import blank_background, paper_mask, warp_mask
 from ecgdl.classical.printed import PrintedScales
-from ecgdl.classical.resample import SegmentSignal, assemble_record, check_interpolation
-from ecgdl.classical.rhythm import RHYTHM_MIN_GAIN_DB, rhythm_relabelled
+from ecgdl.classical.resample import assemble_record, check_interpolation
+from ecgdl.classical.rhythm import rhythm_checked
 from ecgdl.classical.rows import ink_and_rows, layout_rows, row_pitch_mm, settle_rows
 from ecgdl.classical.scales import (
     ScaleRules,
@@ -73,7 +73,6 @@ from ecgdl.classical.scales import (
 from ecgdl.classical.tracing import RowTracer, SegmentTracing, TraceCosts, row_tracer
 from ecgdl.constants import STANDARD_GAIN_MM_PER_MV, STANDARD_SPEED_MM_PER_S
 from ecgdl.layouts import LAYOUTS
-from ecgdl.signals.einthoven import einthoven_consistency_db
 from ecgdl.signals.limb import limb_weights
 from ecgdl.signals.record import EcgRecord
 
@@ -307,7 +306,9 @@ class ClassicalDigitizer:
             segs, traces, geometry.pulses, geometry.px_per_s, geometry.px_per_mv, seen.ink.stroke_px
         )
         if self.layout is None:  # a forced layout names its rhythm lead too
-            geometry, segs, signals = self._rhythm_checked(geometry, segs, signals, fs_hz, n_samples)
+            geometry, segs, signals = rhythm_checked(
+                geometry, segs, signals, fs_hz, n_samples, self.interpolation, self.max_spline_gap_s
+            )
         sig, segments = assemble_record(signals, fs_hz, n_samples, self.interpolation, self.max_spline_gap_s)
         clock.lap("resample")
         sig, missing, repaired, limb_meta = complete_leads(
@@ -466,30 +467,6 @@ class ClassicalDigitizer:
         if self.read_print and not pulses_give_scales(pulses, frame.cal, rules):
             printed = read_print(marks, ppm)
         return _RowsFound(layout, rows, marks, tracer, pitch_mm, pulses, cuts, printed)
-
-    def _rhythm_checked(
-        self,
-        geometry: PageGeometry,
-        segs: list[LeadSegment],
-        signals: list[SegmentSignal],
-        fs_hz: float,
-        n_samples: int,
-    ) -> tuple[PageGeometry, list[LeadSegment], list[SegmentSignal]]:
-        """A rhythm strip renamed after the short lead it matches, when the page's limb leads then obey
-        Einthoven at least ``RHYTHM_MIN_GAIN_DB`` better (the strip stands for lead II over the whole record
-        while it is named II: a V1 strip so named breaks I + III = II, and renaming a true II strip gains
-        nothing)."""
-        relabelled = rhythm_relabelled(geometry, segs, signals)
-        if relabelled is None:
-            return geometry, segs, signals
-
-        def einthoven_db(sigs: list[SegmentSignal]) -> float:
-            sig, _ = assemble_record(sigs, fs_hz, n_samples, self.interpolation, self.max_spline_gap_s)
-            return float(np.nan_to_num(einthoven_consistency_db(sig, fs_hz).einthoven_db, nan=-np.inf))
-
-        if einthoven_db(relabelled[2]) >= einthoven_db(signals) + RHYTHM_MIN_GAIN_DB:
-            return relabelled
-        return geometry, segs, signals
 
     def _scale_rules(self) -> ScaleRules:
         return ScaleRules(

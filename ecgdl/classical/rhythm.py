@@ -7,7 +7,7 @@ correlation of the two traced lines at the same instants, in page pixels: no sca
 candidate lead whose segment it matches; the layout's own rhythm lead is kept unless another candidate matches
 better (by ``margin``) and well (at least ``min_corr``): an unreadable short segment must not relabel a strip.
 The digitizer renames the strip only when the renamed reading also obeys Einthoven clearly better
-(:meth:`ecgdl.classical.ClassicalDigitizer.read_page`).
+(:func:`rhythm_checked`, which :meth:`ecgdl.classical.ClassicalDigitizer.read_page` calls).
 
 The two figures were chosen on generated 3x4+II / +V1 / +V5 pages under five presets read by the classical
 digitizer (``python scripts/calibrate_rhythm.py``): the true lead's match was under 0.69 only where its short
@@ -23,12 +23,14 @@ from dataclasses import replace
 import numpy as np
 
 from ecgdl.classical.page import LeadSegment, PageGeometry
-from ecgdl.classical.resample import SegmentSignal
+from ecgdl.classical.resample import SegmentSignal, assemble_record
 from ecgdl.layouts import LAYOUTS
+from ecgdl.signals.einthoven import einthoven_consistency_db
 
 __all__ = [
     "RHYTHM_CANDIDATES",
     "RHYTHM_MIN_GAIN_DB",
+    "rhythm_checked",
     "rhythm_match",
     "rhythm_relabelled",
     "rhythm_strip_lead",
@@ -121,3 +123,30 @@ def rhythm_relabelled(
 
 #: a renamed rhythm strip must make the limb leads obey Einthoven this much better (dB)
 RHYTHM_MIN_GAIN_DB = 3.0
+
+
+def rhythm_checked(
+    geometry: PageGeometry,
+    segs: list[LeadSegment],
+    signals: list[SegmentSignal],
+    fs_hz: float,
+    n_samples: int,
+    interpolation: str = "cubic",
+    max_spline_gap_s: float = 0.08,
+) -> tuple[PageGeometry, list[LeadSegment], list[SegmentSignal]]:
+    """A rhythm strip renamed after the short lead it matches (:func:`rhythm_relabelled`), when the page's limb
+    leads then obey Einthoven at least ``RHYTHM_MIN_GAIN_DB`` better (the strip stands for lead II over the whole
+    record while it is named II: a V1 strip so named breaks I + III = II, and renaming a true II strip gains
+    nothing); else the inputs unchanged. ``interpolation`` and ``max_spline_gap_s`` assemble the record the way
+    the digitizer does (:func:`~ecgdl.classical.resample.assemble_record`)."""
+    relabelled = rhythm_relabelled(geometry, segs, signals)
+    if relabelled is None:
+        return geometry, segs, signals
+
+    def einthoven_db(sigs: list[SegmentSignal]) -> float:
+        sig, _ = assemble_record(sigs, fs_hz, n_samples, interpolation, max_spline_gap_s)
+        return float(np.nan_to_num(einthoven_consistency_db(sig, fs_hz).einthoven_db, nan=-np.inf))
+
+    if einthoven_db(relabelled[2]) >= einthoven_db(signals) + RHYTHM_MIN_GAIN_DB:
+        return relabelled
+    return geometry, segs, signals

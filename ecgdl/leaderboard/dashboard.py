@@ -19,11 +19,9 @@ import datetime as dt
 import html
 import json
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 
@@ -31,6 +29,7 @@ from ecgdl.constants import LEADS
 from ecgdl.leaderboard.figures import heatmap_svg, page_box_svg
 from ecgdl.leaderboard.runs import TYPE_PREFIX, results_table, run_details
 from ecgdl.leaderboard.tables import SORT_SCRIPT, TABLE_STYLE, html_table
+from ecgdl.viz.pages import href, make_thumbnail
 
 __all__ = ["dashboard_html"]
 
@@ -41,11 +40,6 @@ def _round(value: Any, digits: int = 2) -> float | None:
     except (TypeError, ValueError):
         return None
     return round(out, digits) if math.isfinite(out) else None
-
-
-def href(path: Path, base: Path) -> str:
-    """A relative link from a page in ``base`` to ``path`` (URL-quoted, forward slashes)."""
-    return quote(Path(os.path.relpath(path, base)).as_posix())
 
 
 def _intern(table: dict[str, int], text: str) -> int:
@@ -65,8 +59,6 @@ def _runs_json(
 ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """One JSON record per run; config items and page names are interned in two shared string tables (runs of
     one sweep share most of both)."""
-    from ecgdl.review import make_thumbnail
-
     items: dict[str, int] = {}
     pages: dict[str, int] = {}
     records = []

@@ -133,10 +133,11 @@ def test_every_preset_instantiates(name):
 
 
 def test_mixtures_draw_from_their_presets():
-    """``mixed`` draws the Kaggle image types' presets; ``wild`` draws every preset that is not a mixture."""
+    """``mixed`` draws the Kaggle image types' presets; ``wild`` every preset that is not a mixture, but ``lossy``
+    (a measuring preset: the clean page's storage alone)."""
     mixed, wild = load_preset("mixed"), load_preset("wild")
     assert list(mixed.presets) == [n for n in PRESETS if n in set(KAGGLE_TYPE_PRESETS.values())]
-    assert list(wild.presets) == [n for n in PRESETS if n not in ("mixed", "wild")]
+    assert list(wild.presets) == [n for n in PRESETS if n not in ("mixed", "wild", "lossy")]
     for mixture in (mixed, wild):
         assert set(mixture.names) == set(mixture.presets)  # every preset has a positive weight
         for name, preset in mixture.presets.items():
@@ -168,7 +169,7 @@ def test_presets_load_without_the_repository(tmp_path):
 
 
 def test_load_preset_unknown_name():
-    valid = r"available: bw_scan, clean, damaged, mixed, mold, photo, scan, screen, stained, turned, wild, wrinkled"
+    valid = r"available: bw_scan, clean, damaged, lossy, mixed, mold, photo, scan, screen, stained, turned, wild, wrinkled"
     with pytest.raises(KeyError, match=rf"no augmentation preset 'sepia' in .*; {valid}"):
         load_preset("sepia")
 
@@ -412,3 +413,31 @@ def test_bad_inputs(page):
         aug(image.astype(np.float32), truth, np.random.default_rng(0))
     with pytest.raises(ValueError, match="truth is"):
         aug(image[:-1], truth, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("linear", [False, True])
+def test_chroma_subsample_keeps_luma_and_halves_colour_resolution(linear):
+    from ecgdl.aug.photometric import ChromaSubsample
+
+    rng = np.random.default_rng(3)
+    # 2 x 2 blocks of one colour each: 4:2:0 keeps them (the chroma average of a block is its colour)
+    blocks = rng.integers(0, 256, (8, 10, 3), dtype=np.uint8)
+    flat = np.repeat(np.repeat(blocks, 2, axis=0), 2, axis=1)
+    if not linear:
+        out = ChromaSubsample().apply(flat, linear=False)
+        assert np.abs(out.astype(int) - flat).max() <= 3  # YCrCb round trips in 8 bits
+    # a one-pixel dark line through a red grid line on light paper (no channel clips): luma kept, colour smeared
+    page = np.full((16, 16, 3), 225, np.uint8)
+    page[:, 7] = (200, 90, 90)  # a red grid column
+    page[8, :] = 60  # a dark grey trace row, crossing it
+    out = ChromaSubsample().apply(page, linear=linear)
+    luma = lambda img: cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb)[..., 0].astype(int)  # noqa: E731
+    assert np.abs(luma(out) - luma(page)).max() <= 3
+    grid = out[2, 7].astype(int)
+    assert grid[0] - grid[1] < 110 - 20  # the grid line lost saturation (was 110 apart)
+    assert (
+        out[8, 6].astype(int).std() > 5 or out[8, 8].astype(int).std() > 5
+    )  # the trace next to it took colour
+    assert out.shape == page.shape and out.dtype == np.uint8
+    odd = ChromaSubsample().apply(page[:15, :13], linear=linear)
+    assert odd.shape == (15, 13, 3)

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from ecgdl.constants import LEADS
-from ecgdl.review import main, make_thumbnail, write_review
+from ecgdl.review import main, write_review
 from ecgdl.tasks.predict import REPORT_COLUMNS  # the report folder's columns, as predict.py writes them
+from ecgdl.viz.pages import make_thumbnail
 
 
 def make_prediction_folder(out: Path, n_pages: int = 4, *, seed: int = 0, fs_hz: float = 500.0) -> Path:
