@@ -8,7 +8,7 @@ from ecgdl.tasks import evaluate
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> float:
-    return evaluate.run(cfg)["snr_db"]
+    return evaluate.job(cfg)
 
 
 if __name__ == "__main__":

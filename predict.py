@@ -1,7 +1,5 @@
 """Digitize ECG images: ``python predict.py model=classical input=<image|folder|Kaggle root> output_dir=<dir>``."""
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
@@ -10,9 +8,7 @@ from ecgdl.tasks import predict
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
-    status = predict.exit_status(predict.run(cfg))
-    if status:
-        sys.exit(status)  # report.csv and the log above list every failure
+    predict.job(cfg)  # exits with status 1 when an image failed (report.csv lists why)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,7 @@ from ecgdl.tasks import train
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    metrics, _ = train.run(cfg)
-    # returned for Hydra sweepers (Optuna optimises this value)
-    return metrics.get(cfg.monitor)
+    return train.job(cfg)  # the monitored metric, for Hydra sweepers (Optuna optimises it)
 
 
 if __name__ == "__main__":

@@ -122,32 +122,22 @@ def _set_env(key: str, value: str | None) -> None:
         os.environ[key] = value
 
 
-# One Hydra task function per command, module-level so that launchers can pickle them. Each does what the
-# repository script of the same name does.
+# One Hydra task function per command, module-level so that launchers can pickle them: each runs
+# ``ecgdl.tasks.<name>.job``, which the repository script of the same name runs too.
 def train_job(cfg: Any) -> float | None:
-    """``train.py``: returns the monitored metric (what a sweeper optimises)."""
-    metrics, _ = _task("train").run(cfg)
-    return metrics.get(cfg.monitor)
+    return _task("train").job(cfg)
 
 
 def predict_job(cfg: Any) -> None:
-    """``predict.py``: exits with status 1 when an image failed (report.csv lists why; not in a multirun, whose
-    other jobs, e.g. the other shards, must go on)."""
-    predict = _task("predict")
-    status = predict.exit_status(predict.run(cfg))
-    if status:
-        sys.exit(status)
+    return _task("predict").job(cfg)
 
 
 def evaluate_job(cfg: Any) -> float:
-    """``evaluate.py``: returns the SNR in dB."""
-    return _task("evaluate").run(cfg)["snr_db"]
+    return _task("evaluate").job(cfg)
 
 
 def generate_job(cfg: Any) -> None:
-    """``generate.py``: exits with status 1 when a record failed (the log lists why)."""
-    if _task("generate").run(cfg)["n_failed"]:
-        sys.exit(1)
+    return _task("generate").job(cfg)
 
 
 _JOBS = {"train": train_job, "predict": predict_job, "evaluate": evaluate_job, "generate": generate_job}

@@ -364,3 +364,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         per_type,
     )
     return metrics
+
+
+def job(cfg: DictConfig) -> float:
+    """What ``evaluate.py`` and ``ecgdl evaluate`` run: :func:`run`; returns the SNR in dB."""
+    return run(cfg)["snr_db"]

@@ -9,6 +9,7 @@ and ``train/<id>/<id>-<type>.truth.npz`` (:class:`ecgdl.render.RenderTruth`). It
 
 from __future__ import annotations
 
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -124,3 +125,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         len(failures),
     )
     return metrics
+
+
+def job(cfg: DictConfig) -> None:
+    """What ``generate.py`` and ``ecgdl generate`` run: :func:`run`, then exit with status 1 when a record
+    failed (the log lists why)."""
+    if run(cfg)["n_failed"]:
+        sys.exit(1)

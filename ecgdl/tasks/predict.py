@@ -18,6 +18,7 @@ with status ``low_confidence`` instead of ``ok``.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -337,3 +338,11 @@ def exit_status(metrics: dict[str, Any]) -> int:
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
         return 0
     return 1 if metrics["n_failed"] else 0
+
+
+def job(cfg: DictConfig) -> None:
+    """What ``predict.py`` and ``ecgdl predict`` run: :func:`run`, then exit with :func:`exit_status` (1 when an
+    image failed; report.csv and the log list why)."""
+    status = exit_status(run(cfg))
+    if status:
+        sys.exit(status)

@@ -154,3 +154,10 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         "datamodule": datamodule,
         "output_dir": Path(out_dir),
     }
+
+
+def job(cfg: DictConfig) -> float | None:
+    """What ``train.py`` and ``ecgdl train`` run: :func:`run`; returns the monitored metric (what a Hydra
+    sweeper such as Optuna optimises)."""
+    metrics, _ = run(cfg)
+    return metrics.get(cfg.monitor)

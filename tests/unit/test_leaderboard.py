@@ -247,7 +247,9 @@ def test_html_table_keeps_rows_past_shown_rows_in_a_template() -> None:
     frame = pd.DataFrame({"rank": [1, 2, 3, 4], "snr_db": [20.0, 18.0, 12.5, 3.0]})
     page = html_table(frame, ["snr_db"], "runs", table_id="ranked", shown_rows=2)
     body = re.search(r"<tbody>(.*?)</tbody>", page, re.S).group(1)
-    waiting = re.search(r'<template class="more-rows" data-for="ranked">(.*?)</template>', page, re.S).group(1)
+    waiting = re.search(r'<template class="more-rows" data-for="ranked">(.*?)</template>', page, re.S).group(
+        1
+    )
     assert re.findall(r'data-row="(\d)"', body) == ["0", "1"]
     assert re.findall(r'data-row="(\d)"', waiting) == ["2", "3"]
     assert "show all 4 rows" in page and 'data-v="12.5"' in waiting
