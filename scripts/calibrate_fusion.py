@@ -34,7 +34,7 @@ from ecgdl.signals.limb import fit_limb_leads_with_check
 from ecgdl.signals.record import EcgRecord
 
 ROOT = Path(__file__).resolve().parents[1]
-PRESETS = ("clean", "scan", "bw_scan", "photo", "screen", "stained", "damaged", "mold", "lossy")
+PRESETS = ("clean", "scan", "bw_scan", "photo", "screen", "stained", "damaged", "mold")
 #: name -> overrides: pages drawn as ECG-Image-Kit draws real records under every preset, from synthetic records and
 #: (where ../shared/data/ptbxl500 is there) real PTB-XL signals; the same at 20 mm/mV, where tall R and deep S waves
 #: leave the crops more often (machines print low-voltage records so, and large complexes leave a 40-mm crop at
