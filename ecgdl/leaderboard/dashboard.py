@@ -303,8 +303,8 @@ function selftest(){
     if (!svg) return false; var box = svg.getBoundingClientRect();
     return box.width > 50 && box.height > 50 && svg.querySelectorAll(parts).length > 0; }
   if (D.heat.y.length) check('heatmap drew', drew('heatmap', 'image, path'));
-  check('per-page box plot drew', drew('pagebox', 'path'));
-  check('per-lead bars drew', drew('leadbars', 'rect.bar'));
+  if (RUNS.some(function(r){ return r.db && r.db.length; })) check('per-page box plot drew', drew('pagebox', 'path'));
+  if (state.a >= 0 && (RUNS[state.a].lead || []).length) check('per-lead bars drew', drew('leadbars', 'rect.bar'));
   check('page scatter drew', RUNS.length < 2 || drew('pagescatter', 'circle.pt'));
   var nGal = RUNS.length ? (RUNS[state.a].gal || []).length : 0;
   check('gallery has ' + nGal + ' thumbnails', document.querySelectorAll('#card-a .gallery img').length === nGal);

@@ -82,6 +82,14 @@ def test_leaderboard_dashboard_draws_sorts_and_links(tmp_path: Path) -> None:
             assert (out / unquote(link)).exists(), link
 
 
+def test_leaderboard_of_a_folder_without_runs_opens_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "outputs").mkdir()
+    page = write_leaderboard(collect_runs(tmp_path / "outputs"), tmp_path / "reports")["html"]
+    dom = open_in_chromium(page, "selftest=1", tmp_path / "empty.png", tmp_path / "profile", (1280, 800))
+    assert 'data-selftest="pass"' in dom, selftest(dom)
+    assert "0 runs" in dom and "No run names its model and evaluation set" in dom
+
+
 def test_review_page_sorts_filters_opens_a_page_and_links(tmp_path: Path) -> None:
     folder = make_prediction_folder(tmp_path / "pred", n_pages=7, seed=3)
     page = write_review(folder)
