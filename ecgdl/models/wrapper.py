@@ -29,6 +29,11 @@ class DigitizerEvalModule(L.LightningModule):
         self.digitizer = digitizer
         self.snr = torch.nn.ModuleDict({s: KaggleSNR() for s in _SPLITS})
 
+    @property
+    def needs_truth(self) -> bool:
+        """Whether the wrapped digitizer reads from the truth (the oracle), which callers then hand over."""
+        return bool(getattr(self.digitizer, "needs_truth", False))
+
     def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int, **kwargs) -> EcgRecord:
         return self.digitizer.digitize(image_rgb, fs_hz, n_samples, **kwargs)
 
@@ -36,7 +41,7 @@ class DigitizerEvalModule(L.LightningModule):
         truth = batch["signal_mv"]
         preds = torch.zeros_like(truth)
         failed = 0
-        needs_truth = bool(getattr(self.digitizer, "needs_truth", False))
+        needs_truth = self.needs_truth
         for k, image in enumerate(batch["image"]):
             n, fs = int(batch["n_samples"][k]), float(batch["fs_hz"][k])
             t = truth[k, :n].cpu().numpy().astype(np.float64)

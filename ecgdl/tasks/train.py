@@ -126,6 +126,8 @@ def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
         pages: dict[str, Any] = {}
         if cfg.get("test") and cfg.get("test_pages") and trainer.is_global_zero:
             pages = _read_test_pages(cfg, model, datamodule, out_dir)
+            # the end-to-end figures (snr_db, rmse_mv, n_images, n_failed, ...) are returned too
+            metrics.update({k: float(v) for k, v in pages.items() if isinstance(v, int | float)})
         summary = {
             **metrics,
             **pages,

@@ -70,6 +70,9 @@ def test_fine_tuning_learns_on_the_data_modules_crops(make_cfg) -> None:
 def test_training_free_digitizers_are_validated_in_the_same_loop(make_cfg) -> None:
     metrics, objects = train.run(make_cfg("train", ["model=oracle", "debug=fdr", *TINY]))
     assert metrics["val/snr_db"] == pytest.approx(60.0) and metrics["test/snr_db"] == pytest.approx(60.0)
+    # its test pages read end to end (test_pages=true): the truth itself, at the metric's cap
+    assert metrics["snr_db"] == pytest.approx(60.0) and metrics["n_images"] == 1 and metrics["n_failed"] == 0
+    assert (objects["output_dir"] / "per_image.csv").is_file()
     assert objects["trainer"].global_step == 0  # nothing to train
 
 
