@@ -20,6 +20,7 @@ TINY = [
     "data.crops_per_page=4",
     "render.dpis=[100.0]",
     "logger=csv",
+    "test_pages=false",  # the end-to-end test-page reading is checked once below and in the recipes' tests
 ]
 
 
@@ -68,7 +69,7 @@ def test_fine_tuning_learns_on_the_data_modules_crops(make_cfg) -> None:
 
 
 def test_training_free_digitizers_are_validated_in_the_same_loop(make_cfg) -> None:
-    metrics, objects = train.run(make_cfg("train", ["model=oracle", "debug=fdr", *TINY]))
+    metrics, objects = train.run(make_cfg("train", ["model=oracle", "debug=fdr", *TINY, "test_pages=true"]))
     assert metrics["val/snr_db"] == pytest.approx(60.0) and metrics["test/snr_db"] == pytest.approx(60.0)
     # its test pages read end to end (test_pages=true): the truth itself, at the metric's cap
     assert metrics["snr_db"] == pytest.approx(60.0) and metrics["n_images"] == 1 and metrics["n_failed"] == 0
