@@ -375,7 +375,6 @@ def dashboard_html(
             "y": [str(i) for i in heat.index],
             "z": [[_round(v) for v in row] for row in heat.to_numpy()],
         },
-        "top": int(top_runs),
     }
     type_cols = [c for c in frame.columns if c.startswith(TYPE_PREFIX)]
     main = frame[[c for c in frame.columns if c not in type_cols]].copy()

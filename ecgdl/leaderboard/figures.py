@@ -7,6 +7,7 @@ an inline SVG costs the browser next to nothing and stays readable offline, in p
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from collections.abc import Sequence
@@ -35,11 +36,7 @@ def svg_markup(figure, title: str) -> str:
         r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 role="img" class="figure"', text, count=1
     )
     end = text.index(">") + 1
-    return text[:end] + f"<title>{_escape(title)}</title>" + text[end:]
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text[:end] + f"<title>{html.escape(title)}</title>" + text[end:]
 
 
 def heatmap_svg(table: pd.DataFrame) -> str:

@@ -211,7 +211,7 @@ def dataset_metrics(frame: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _eval_set_name(cfg: DictConfig) -> str:
+def eval_set_name(cfg: DictConfig) -> str:
     """A short name of the evaluated set for leaderboards: ``set_name`` when given, else the Kaggle folder's name,
     or synth/<render>."""
     if cfg.get("set_name"):
@@ -347,7 +347,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         **scores,
         "model": hydra_choice("model"),
         "data": hydra_choice("data"),
-        "eval_set": _eval_set_name(cfg),
+        "eval_set": eval_set_name(cfg),
         "aug": cfg.data.get("eval_aug") or cfg.data.get("aug"),  # what the scored pages went through
         **provenance(),
     }

@@ -59,7 +59,7 @@ def _read_test_pages(cfg: DictConfig, model, datamodule, out_dir: Path) -> dict[
     if not hasattr(datamodule, "eval_items"):
         log.info("data=%s has no fixed test pages: no end-to-end reading", hydra_choice("data"))
         return {}
-    from ecgdl.tasks.evaluate import evaluate_items
+    from ecgdl.tasks.evaluate import eval_set_name, evaluate_items
 
     scores, failures = evaluate_items(
         model,
@@ -70,7 +70,7 @@ def _read_test_pages(cfg: DictConfig, model, datamodule, out_dir: Path) -> dict[
     )
     report_failures(failures, "test pages")
     log.info("test pages read end to end: SNR %.2f dB over %d pages", scores["snr_db"], scores["n_images"])
-    return {**scores, "eval_set": f"synth/{hydra_choice('render') or 'render'}"}
+    return {**scores, "eval_set": eval_set_name(cfg)}
 
 
 def run(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
