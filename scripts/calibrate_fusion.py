@@ -54,7 +54,7 @@ SETS = {
     "varied": ["render=varied", "signals=synthetic", "data.aug=clean"],
 }
 PTBXL = ROOT.parent / "shared" / "data" / "ptbxl500"
-_ARRAYS = ("network_mv", "off_peak", "beyond_crop", "near_pulse", "near_join")
+_ARRAYS = ("network_mv", "off_peak", "beyond_crop", "near_pulse", "near_join", "astray")
 
 
 def _read_set(name: str, overrides: list[str], args, cache: Path) -> list[dict]:
@@ -134,7 +134,7 @@ def _score(
         elif which == "network":
             sig = np.where(np.isfinite(r.network_mv), r.network_mv, r.classical.signal_mv)
         else:
-            sig = fusion.fuse(r.network_mv, r.classical.signal_mv, r.features())[0]
+            sig = fusion.fuse(r.network_mv, r.classical_mv(), r.features())[0]
         sig, _ = fit_limb_leads_with_check(sig, float(page["fs_hz"]), limb_weights)
         truth = page["truth_mv"]
         preds.append(np.where(np.isfinite(truth), np.nan_to_num(sig), np.nan))
@@ -150,24 +150,30 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1001, help="page seed (default 1001; the table uses 42)")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "calibration")
     args = parser.parse_args()
-    cache = args.out / f"cache_{args.model}_seed{args.seed}_v2"
+    cache = args.out / f"cache_{args.model}_seed{args.seed}_v3"
     todo = {k: v for k, v in SETS.items() if PTBXL.is_dir() or "signals=ptbxl" not in v}
     if len(todo) < len(SETS):
         print(f"{PTBXL} is absent: calibrating on synthetic records only")
     sets = {name: _read_set(name, ov, args, cache) for name, ov in todo.items()}
+    for name in [name for name, pages in sets.items() if not pages]:
+        print(f"{name}: no page could be read; left out")
+        del sets[name]
     every = [p for pages in sets.values() for p in pages]
 
     readings = [_readings(p) for p in every]
     feats = [r.features() for r in readings]
     res_net = [centred_residuals(r.network_mv, p["truth_mv"]) for r, p in zip(readings, every, strict=True)]
-    res_cls = [centred_residuals(p["classical_mv"], p["truth_mv"]) for p in every]
+    # the classical reading as the fusion takes it (left out where it strayed onto another row's stroke)
+    res_cls = [
+        centred_residuals(r.classical_mv(), p["truth_mv"]) for r, p in zip(readings, every, strict=True)
+    ]
     groups = [name for name, pages in sets.items() for _ in pages]
     network, classical = fit_fusion(feats, res_net, res_cls, [p["truth_mv"] for p in every], groups)
-    base = FusionConfig(network=network, classical=classical)
-
     model_cfg = OmegaConf.load(
         ROOT / "conf" / "model" / f"{args.model}.yaml"
-    )  # the limb fit the model applies
+    )  # its fusion settings, limb fit
+    settings = OmegaConf.to_container(model_cfg.get("fusion") or {}, resolve=True)
+    base = FusionConfig(**{**settings, "network": network, "classical": classical})
     limb = dict(model_cfg.get("limb_fit_weights") or {}) if model_cfg.get("limb_fit") else None
     rows = {"classical": {}, "network": {}}
     for name, pages in sets.items():
@@ -183,6 +189,7 @@ def main() -> None:
             "edge_margin_mm": base.edge_margin_mm,
             "edge_context_s": base.edge_context_s,
             "edge_agree_mv": base.edge_agree_mv,
+            "stray_s": base.stray_s,
             "context_s": base.context_s,
             "network": {k: float(f"{v:.4g}") for k, v in network.coef.items()},
             "classical": {k: float(f"{v:.4g}") for k, v in classical.coef.items()},

@@ -2,7 +2,7 @@
 stages measured on the way.
 
 ``segments`` (one dict per lead segment: lead, start_sample, end_sample, x0_px, baseline_y_px, px_per_s,
-px_per_mv, pulse_sides, offset_mv) and ``row_baselines_px`` are in *input image* pixels when the page was not
+px_per_mv, pulse_sides, offset_mv, zero_y_px) and ``row_baselines_px`` are in *input image* pixels when the page was not
 warped (scaled back when it was downscaled: ``segments_frame`` "input"), else in the rectified page's pixels
 (``segments_frame`` "rectified", with ``homography`` from input pixels to those). The rest: ``layout``,
 ``px_per_mm`` (same frame), ``px_per_mm_x`` / ``px_per_mm_y`` (the page's), ``grid_found``, ``calibration``
@@ -63,7 +63,7 @@ def record_meta(
     row_baselines = geometry.row_baselines_px
     if segments_frame == "input" and scale != 1.0:
         for g in segments:
-            for k in ("x0_px", "baseline_y_px", "px_per_s", "px_per_mv"):
+            for k in ("x0_px", "baseline_y_px", "px_per_s", "px_per_mv", "zero_y_px"):
                 g[k] = g[k] / scale
         row_baselines = [y / scale for y in row_baselines]
     meta: dict[str, Any] = {

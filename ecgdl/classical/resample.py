@@ -169,6 +169,8 @@ def assemble_record(
             "px_per_mv": float(seg.px_per_mv),
             "pulse_sides": list(seg.pulse_sides),
             "offset_mv": float(offset),
+            # the row's 0 mV line (a pulse's foot or the layout's zero line): where the row is printed
+            "zero_y_px": float(seg.zero_y_px if seg.zero_y_px is not None else seg.baseline_y_px),
         }
         for (seg, s0, vals), offset in zip(pieces, offsets, strict=True)
     ]

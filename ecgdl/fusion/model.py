@@ -57,8 +57,10 @@ class FusionConfig:
     ``network`` / ``classical``: each reader's :class:`ErrorModel` (dicts are converted). ``edge_margin_mm``,
     ``edge_context_s``, ``edge_agree_mv``: where the trace counts as leaving a crop, which censors the network's
     reading there: the classical reading within ``edge_margin_mm`` of the crop's top or bottom, widened by
-    ``edge_context_s``, and meeting the network's within ``edge_agree_mv`` where the stretch begins and ends. ``context_s``: how far from a calibration pulse or a lead-to-lead join a sample counts as next
-    to it (features ``near_pulse`` / ``near_join``). ``min_var_mv2``: the smallest variance any reading is given.
+    ``edge_context_s``, and meeting the network's within ``edge_agree_mv`` where the stretch begins and ends.
+    ``stray_s`` > 0: a stretch out of the crop that long is the classical tracer on another row's trace (no
+    wave of the crop's own row stays out of it so long), which censors the classical reading there instead.
+    ``context_s``: how far from a calibration pulse or a lead-to-lead join a sample counts as next to it (features ``near_pulse`` / ``near_join``). ``min_var_mv2``: the smallest variance any reading is given.
     Empty error models give both readers one variance: their plain mean where both read.
     """
 
@@ -67,6 +69,7 @@ class FusionConfig:
     edge_margin_mm: float = 1.25
     edge_context_s: float = 0.02
     edge_agree_mv: float = 0.25
+    stray_s: float = 0.0
     context_s: float = 0.04
     min_var_mv2: float = 1e-12
 
@@ -76,7 +79,14 @@ class FusionConfig:
             if not isinstance(value, ErrorModel):
                 coef = value.get("coef", value) if isinstance(value, Mapping) else value
                 object.__setattr__(self, name, ErrorModel(dict(coef or {})))
-        for name in ("edge_margin_mm", "edge_context_s", "edge_agree_mv", "context_s", "min_var_mv2"):
+        for name in (
+            "edge_margin_mm",
+            "edge_context_s",
+            "edge_agree_mv",
+            "stray_s",
+            "context_s",
+            "min_var_mv2",
+        ):
             object.__setattr__(self, name, float(getattr(self, name)))
         if self.min_var_mv2 <= 0:
             raise ValueError(f"min_var_mv2 must be positive, got {self.min_var_mv2}")

@@ -33,6 +33,7 @@ from ecgdl.data.targets import CropSpec, crop_affine, strip_windows, warp_crop
 from ecgdl.digitizer import DigitizationError
 from ecgdl.fusion import FusionConfig, context_masks, page_noise, sample_features
 from ecgdl.models.decode import crops_to_signal
+from ecgdl.models.stray import crop_centre_y, trace_gaps
 from ecgdl.signals.limb import fit_limb_leads_with_check
 from ecgdl.signals.record import EcgRecord
 
@@ -66,7 +67,9 @@ def cut_page_crops(
     """Crops (N, h, w, 3) uint8 for every 2.5-s window of every segment a classical digitizer found, with the
     calibration crops_to_signal needs. ``meta`` is that digitizer's record.meta (segments, homography, gain).
     ``segments``: the ones to cut, by default all but those covered by a longer one of the same lead
-    (:func:`segments_to_read`)."""
+    (:func:`segments_to_read`). A segment's crops put its zero line at ``crop_y_px`` when it has one (see
+    :func:`ecgdl.models.stray.crop_centre_y`), else at the level it was read from (``baseline_y_px``); their
+    rows decode to values on that level either way."""
     if segments is None:
         segments = segments_to_read(meta.get("segments") or [])
     if not segments:
@@ -79,17 +82,20 @@ def cut_page_crops(
     for seg in segments:
         n0, n1 = int(seg["start_sample"]), int(seg["end_sample"])
         px_per_s, px_per_mv = float(seg["px_per_s"]), float(seg["px_per_mv"])
+        level = float(seg["baseline_y_px"])
+        centre = float(seg.get("crop_y_px", level))
         for t0, t1 in strip_windows((n1 - n0) / fs_hz, spec):
             x0, y0, sx, sy = crop_affine(
-                float(seg["x0_px"]), float(seg["baseline_y_px"]), px_per_s, px_per_mv / gain, t0, t1, spec
+                float(seg["x0_px"]), centre, px_per_s, px_per_mv / gain, t0, t1, spec
             )
             crop = warp_crop(image_rgb, x0, y0, sx, sy, spec, page_to_image=to_input)
             crops.append(crop)
             crop_px_per_mv = px_per_mv / sy
             info["px_per_mv"].append(crop_px_per_mv)
-            # read from the level the classical assembly put this lead's segment on (``offset_mv``)
+            # read from the level the classical assembly put this lead's segment on (``offset_mv``), wherever
+            # the crop was centred
             offset_px = float(seg.get("offset_mv", 0.0)) * crop_px_per_mv
-            info["baseline_y"].append(spec.baseline_frac * spec.height_px + offset_px)
+            info["baseline_y"].append(spec.baseline_frac * spec.height_px + (level - centre) / sy + offset_px)
             info["lead_index"].append(LEADS.index(seg["lead"]))
             info["t0_s"].append(n0 / fs_hz + t0)
             info["s_per_col"].append(sx / px_per_s)
@@ -123,34 +129,52 @@ def beyond_crop(
     margin_px: float,
     context_cols: int,
     agree_px: np.ndarray | float,
-) -> np.ndarray:
-    """(N, W) mask of the crop columns where the trace leaves the crop, by the classical reading ``ref_rows``: it
-    lies within ``margin_px`` of the crop's top or bottom row or beyond (widened by ``context_cols`` each side),
-    and at both ends of each such stretch it meets the network's ``rows`` (within ``agree_px``, one value or one
-    per crop, in one of the ``context_cols`` columns beyond the end), so that it is the crop's own stroke leaving
-    it and not another stroke the classical tracer followed. A crop cannot show a trace outside it: there the
-    network's reading is censored."""
+    stray_cols: int | None = None,
+    on_other: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(leaving, astray): (N, W) masks of the crop columns where the classical reading ``ref_rows`` lies within
+    ``margin_px`` of the crop's top or bottom row or beyond (widened by ``context_cols`` each side).
+
+    ``leaving``: stretches shorter than ``stray_cols`` at both ends of which the classical reading meets the
+    network's ``rows`` (within ``agree_px``, one value or one per crop, in one of the ``context_cols`` columns
+    beyond the end): the crop's own stroke leaving it (a tall R or deep S wave). A crop cannot show a trace
+    outside it: there the network's reading is censored.
+    ``astray``: stretches of at least ``stray_cols`` columns (None: none) on most of whose columns the classical
+    reading is known to be elsewhere (``on_other``, (N, W) bool; None: nowhere): it runs on another row's
+    trace, or the network sees a clear stroke of its own inside the crop. The tracer followed another stroke
+    there (a tall wave of the crop's own row is out for less than ``stray_cols``; a baseline wandering out of a
+    crop at 20 mm/mV leaves the network no stroke to see); there the classical reading is censored."""
     rows = np.asarray(rows, np.float64)
     ref = np.asarray(ref_rows, np.float64)
     if rows.shape != ref.shape:
         raise ValueError(f"rows {rows.shape} and ref_rows {ref.shape} must have the same shape")
     if rows.size == 0:
-        return np.zeros(rows.shape, bool)
+        return np.zeros(rows.shape, bool), np.zeros(rows.shape, bool)
     with np.errstate(invalid="ignore"):
         out = (ref < margin_px) | (ref > height_px - 1 - margin_px)
     reach = max(1, int(context_cols))
     out = binary_dilation(out, np.ones((1, 2 * reach + 1), bool)) & np.isfinite(ref)
+    astray = np.zeros_like(out)
     tol = np.broadcast_to(np.asarray(agree_px, np.float64), (rows.shape[0],))[:, None]
     with np.errstate(invalid="ignore"):
         met = np.abs(rows - ref) <= tol  # NaN on either side: not met
     width = rows.shape[1]
     for i in np.flatnonzero(out.any(axis=1)):
         for a, b in true_runs(out[i]):
+            if (
+                stray_cols is not None
+                and on_other is not None
+                and b - a >= stray_cols
+                and on_other[i, a:b].mean() >= 0.5
+            ):
+                astray[i, a:b] = True
+                out[i, a:b] = False
+                continue
             sides = [met[i, max(0, a - reach) : a], met[i, b : min(width, b + reach)]]
             sides = [side for side in sides if side.size]  # a stretch at the crop's edge: its other end
             if not sides or not all(side.any() for side in sides):
                 out[i, a:b] = False
-    return out
+    return out, astray
 
 
 def crowded_segments(
@@ -171,12 +195,19 @@ def crowded_segments(
     reach = (1.0 - spec.baseline_frac) * spec.height_mm * px_per_mm
     out = []
     for seg in segments:
-        own = int(np.argmin(np.abs(rows - float(seg["baseline_y_px"]))))
+        own = int(np.argmin(np.abs(rows - float(seg.get("zero_y_px", seg["baseline_y_px"])))))
         others = np.delete(rows, own)
         if (np.abs(others - rows[own]) < reach).any():
             out.append(seg)
     return out
 
+
+#: two rows' readings this close (mm) run on one stroke (:func:`ecgdl.models.stray.trace_gaps`)
+SAME_STROKE_MM = 0.5
+#: a crop column whose height distribution has less than this share away from its read-out shows one clear
+#: stroke (the shipped cnn's mean per lead: 0.02-0.07 where its crops show the trace, on a generated 20-mm/mV
+#: page and a real photo; 0.44 mean and 0.97 at the 90th percentile on a lead whose baseline wanders out of them)
+SURE_OFF_PEAK = 0.2
 
 #: ``predict_rows(images (N, 3, h, w) float in [0, 1])`` -> trace rows (N, w) in crop pixels, or (rows, off_peak):
 #: the share of each column's height distribution away from the read-out (the network's doubt, in [0, 1])
@@ -192,7 +223,8 @@ class CropReadings:
     ``off_peak`` (T, 12): the share of its height distribution away from its read-out (NaN where unknown);
     ``beyond_crop`` (T, 12) in [0, 1]: the share of the sample's crop columns where the trace leaves the crop
     (:func:`beyond_crop`); ``near_pulse`` / ``near_join`` (T, 12) bool: see :mod:`ecgdl.fusion.features`;
-    ``noise``: the page's quality figure.
+    ``noise``: the page's quality figure; ``astray`` (T, 12) bool: where the classical reading followed another
+    row's trace out of the crop (:func:`beyond_crop`; None: nowhere), which the fusion leaves out.
     """
 
     classical: EcgRecord
@@ -202,9 +234,15 @@ class CropReadings:
     near_pulse: np.ndarray
     near_join: np.ndarray
     noise: float
+    astray: np.ndarray | None = None
     n_crops: int = 0
     n_crowded: int = 0
     crop_width_scale: float = 1.0
+
+    def classical_mv(self) -> np.ndarray:
+        """The classical reading as the fusion takes it: NaN where it went astray (``astray``)."""
+        sig = self.classical.signal_mv
+        return sig if self.astray is None else np.where(self.astray, np.nan, sig)
 
     def features(self) -> dict[str, np.ndarray]:
         """The samples' features, one set for both readers' error models (:func:`ecgdl.fusion.sample_features`):
@@ -232,6 +270,16 @@ def _decode(values: np.ndarray, info: dict[str, np.ndarray], fs_hz: float, n_sam
     """Per-column values (N, W) of any quantity -> (n_samples, 12), mapped and averaged as a reading in mV is."""
     rows = info["baseline_y"][:, None] - np.asarray(values, np.float64) * info["px_per_mv"][:, None]
     return _decode_rows(rows, info, fs_hz, n_samples)
+
+
+def _at_columns(flags: np.ndarray, info: dict[str, np.ndarray], fs_hz: float, width_px: int) -> np.ndarray:
+    """(T, 12) per-sample flags -> (N, width_px): each crop column takes its nearest sample's flag."""
+    out = np.zeros((len(info["lead_index"]), width_px), bool)
+    for i in range(len(out)):
+        t = (float(info["t0_s"][i]) + np.arange(width_px) * float(info["s_per_col"][i])) * fs_hz
+        k = np.clip(np.round(t).astype(np.int64), 0, flags.shape[0] - 1)
+        out[i] = flags[k, int(info["lead_index"][i])]
+    return out
 
 
 def _as_numpy(value: Any) -> np.ndarray:
@@ -278,6 +326,18 @@ def read_with_crops(
     off_peak = np.full(shape, np.nan)
     beyond = np.zeros(shape)
     n_crops = 0
+    astray = np.zeros(shape, bool)
+    shared = None
+    if f.stray_s > 0 and networked:  # where the classical reading shares a stroke with another row's
+        shared = trace_gaps(segments, base.signal_mv, fs_hz, ppm) < SAME_STROKE_MM
+        zeros = base.meta.get("row_baselines_px") or []
+        min_shared = round(f.stray_s * fs_hz)
+        placed = []
+        for seg in networked:
+            placed.append(
+                {**seg, "crop_y_px": crop_centre_y(seg, base.signal_mv, shared, min_shared, zeros)[0]}
+            )
+        networked = placed
     if networked or not to_read:  # no segments at all: cut_page_crops names the problem
         crops, info = cut_page_crops(image_rgb, base.meta, fs_hz, spec, networked)
         out = predict_rows(torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0))
@@ -287,15 +347,23 @@ def read_with_crops(
         if doubt is not None:
             off_peak = _decode(_as_numpy(doubt), info, fs_hz, n_samples)
         ref = rows_from_signal(base.signal_mv, info, fs_hz, spec.width_px)
-        beyond = beyond_crop(
+        on_other = None
+        if shared is not None:  # on another row's stroke, or where the network sees a stroke of its own
+            on_other = _at_columns(shared, info, fs_hz, spec.width_px)
+            if doubt is not None:
+                on_other |= _as_numpy(doubt) < SURE_OFF_PEAK
+        beyond, astray = beyond_crop(
             rows,
             ref,
             spec.height_px,
             margin_px=f.edge_margin_mm * spec.height_px / spec.height_mm,
             context_cols=round(f.edge_context_s * spec.width_px / spec.window_s),
             agree_px=f.edge_agree_mv * info["px_per_mv"],
+            stray_cols=round(f.stray_s * spec.width_px / spec.window_s) if f.stray_s > 0 else None,
+            on_other=on_other,
         )
         beyond = np.nan_to_num(_decode(beyond.astype(np.float64), info, fs_hz, n_samples))
+        astray = np.nan_to_num(_decode(astray.astype(np.float64), info, fs_hz, n_samples)) > 0.5
         network = np.where(beyond > 0.5, np.nan, network)  # censored: the crop does not show the trace there
         n_crops = len(rows)
     near_pulse, near_join = context_masks(segments, n_samples, fs_hz, f.context_s)
@@ -307,6 +375,7 @@ def read_with_crops(
         near_pulse=near_pulse,
         near_join=near_join,
         noise=noise,
+        astray=astray & np.isfinite(network),
         n_crops=n_crops,
         n_crowded=len(crowded),
         crop_width_scale=width_scale,
@@ -325,9 +394,10 @@ def fused_record(
     ``limb_fit_weights``: when not None, the limb leads are fitted to the Einthoven / Goldberger identities with
     these lead weights (:func:`~ecgdl.signals.limb.fit_limb_leads`); the meta then keeps the consistency of the
     fused reading before the fit (``raw_einthoven_db`` / ``raw_goldberger_db``). The meta also gives the network's
-    mean weight over the samples (``network_weight``) and the page's quality figure (``page_noise``).
+    mean weight over the samples (``network_weight``), the page's quality figure (``page_noise``) and the samples
+    where the classical reading was left out as astray (``astray_samples``).
     """
-    signal, w_net = fusion.fuse(readings.network_mv, readings.classical.signal_mv, readings.features())
+    signal, w_net = fusion.fuse(readings.network_mv, readings.classical_mv(), readings.features())
     signal, limb_meta = fit_limb_leads_with_check(signal, fs_hz, limb_fit_weights)
     base = readings.classical
     meta = {
@@ -339,6 +409,7 @@ def fused_record(
         "crowded_segments": readings.n_crowded,
         "crop_width_scale": readings.crop_width_scale,
         "censored_samples": int((readings.beyond_crop > 0.5).sum()),
+        "astray_samples": 0 if readings.astray is None else int(readings.astray.sum()),
         "page_noise": readings.noise,
         "network_weight": float(np.nanmean(w_net)) if np.isfinite(w_net).any() else 0.0,
     }

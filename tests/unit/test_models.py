@@ -16,9 +16,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ecgdl.constants import N_LEADS
+from ecgdl.constants import LEADS, N_LEADS
 from ecgdl.data.datamodule import EcgDataModule
 from ecgdl.data.targets import CropSpec
+from ecgdl.fusion import FusionConfig
 from ecgdl.metrics.snr import snr_kaggle
 from ecgdl.models import (
     MODELS,
@@ -39,8 +40,17 @@ from ecgdl.models import (
     soft_argmax,
     trace_from_clean,
 )
-from ecgdl.models.crop_digitizer import beyond_crop, crowded_segments, rows_from_signal, segments_to_read
+from ecgdl.models.crop_digitizer import (
+    beyond_crop,
+    crowded_segments,
+    cut_page_crops,
+    fused_record,
+    read_with_crops,
+    rows_from_signal,
+    segments_to_read,
+)
 from ecgdl.models.losses import gaussian_row_target
+from ecgdl.models.stray import crop_centre_y, trace_gaps
 from ecgdl.signals.record import EcgRecord
 
 SMALL_CROP = CropSpec(height_px=64, width_px=128)
@@ -439,7 +449,8 @@ def test_beyond_crop_marks_where_the_classical_reading_leaves_the_crop_on_the_cr
     ref[:, 5:7] = 130.0  # all three leave a 128-px crop at columns 5-6
     ref[1, 3] = 110.0  # crop 1: 10 px off where its stretch (4..7 with the context) begins: another stroke
     ref[2, 8] = 104.0  # crop 2: 4 px off where it ends: within 5 px
-    beyond = beyond_crop(rows, ref, 128, margin_px=4.0, context_cols=1, agree_px=5.0)
+    beyond, astray = beyond_crop(rows, ref, 128, margin_px=4.0, context_cols=1, agree_px=5.0)
+    assert not astray.any()  # no stray length given: nothing is astray
     expected = np.zeros((3, 12), bool)
     expected[0, 4:8] = True  # met at columns 3 and 8: 1 px
     expected[2, 4:8] = True
@@ -448,10 +459,194 @@ def test_beyond_crop_marks_where_the_classical_reading_leaves_the_crop_on_the_cr
     # at its other end only; the top margin counts as the bottom one does; NaN is never beyond
     ref[0, 0:3] = 2.0
     ref[1, 10] = np.nan
-    beyond = beyond_crop(rows, ref, 128, 4.0, 1, agree_px=np.array([5.0, 20.0, 1.0]))
+    beyond = beyond_crop(rows, ref, 128, 4.0, 1, agree_px=np.array([5.0, 20.0, 1.0]))[0]
     assert beyond[0, 0:4].all() and beyond[1, 4:8].all() and not beyond[2].any() and not beyond[1, 10]
     with pytest.raises(ValueError, match="same shape"):
         beyond_crop(rows, ref[:, :5], 128, 4.0, 1, 5.0)
+
+
+def test_a_long_stretch_out_of_the_crop_on_another_rows_trace_is_the_classical_reading_astray() -> None:
+    """A stretch out of the crop of at least ``stray_cols`` columns, mostly on another row's trace, is that row's
+    stroke which the classical tracer followed (met at both ends or not); the same stretch clear of other rows
+    (a baseline wandering out of the crop) and shorter ones are judged as before."""
+    rows = np.full((3, 20), 100.0)
+    ref = np.full((3, 20), 101.0)
+    ref[0, 5:7] = 130.0  # a tall wave: 4 columns with the context, met at both ends
+    ref[1:, 5:15] = 160.0  # 12 columns with the context, back on the network's stroke at both ends
+    on_other = np.zeros((3, 20), bool)
+    on_other[0, 5:7] = True  # a tall wave crossing another row's: too short to be astray
+    on_other[1, 5:13] = True  # 8 of the 12 columns on another row's reading
+    beyond, astray = beyond_crop(rows, ref, 128, 4.0, 1, agree_px=5.0, stray_cols=8, on_other=on_other)
+    assert astray[1, 4:16].all() and astray.sum() == 12
+    assert beyond[0, 4:8].all() and beyond[2, 4:16].all() and beyond.sum() == 16
+    assert not beyond_crop(rows, ref, 128, 4.0, 1, agree_px=5.0, stray_cols=8)[1].any()  # no rows known
+
+
+def _drawn(lead: str, n0: int, n1: int, y: float) -> dict:
+    """A segment drawn at 10 px/mm, 25 mm/s (250 px/s) and 10 mm/mV (100 px/mV), starting at x = 0."""
+    return {
+        "lead": lead, "start_sample": n0, "end_sample": n1, "x0_px": 0.0, "baseline_y_px": y,
+        "px_per_s": 250.0, "px_per_mv": 100.0, "offset_mv": 0.0,
+    }  # fmt: skip
+
+
+def test_trace_gaps_measure_how_close_another_rows_reading_passes() -> None:
+    """Two rows 300 px (30 mm) apart at 500 Hz (0.5 px per sample). The upper lead dips to -2.8 mV at samples
+    100-104 (y = 280 px), the lower rises to +0.1 mV at samples 110-114 (y = 290 px): 10 samples (0.5 mm) to
+    the side and 1 mm below. A lead printed later in the upper row is never compared with that row."""
+    signal = np.full((1250, 12), np.nan)
+    up, low, same = LEADS.index("I"), LEADS.index("II"), LEADS.index("aVR")
+    signal[:625, up] = 0.0
+    signal[100:105, up] = -2.8
+    signal[:625, low] = 0.0
+    signal[110:115, low] = 0.1
+    signal[625:1250, same] = -2.8
+    segs = [
+        _drawn("I", 0, 625, 0.0),
+        _drawn("II", 0, 625, 300.0),
+        {**_drawn("aVR", 625, 1250, 0.0), "x0_px": 312.5},
+    ]
+    gaps = trace_gaps(segs, signal, 500.0, 10.0, reach_mm=1.0)  # 10 px = 20 samples either side
+    assert gaps[102, up] == pytest.approx(1.0) and gaps[112, low] == pytest.approx(1.0)
+    assert gaps[300, up] == pytest.approx(30.0) and gaps[300, low] == pytest.approx(30.0)
+    # the rise 0.5 mm to the side is out of a 0.2-mm reach: there the lower trace rests at 300 px, 2 mm away
+    assert trace_gaps(segs, signal, 500.0, 10.0, reach_mm=0.2)[102, up] == pytest.approx(2.0)
+    assert np.isinf(gaps[700:, same]).all() and np.isinf(gaps[:, LEADS.index("V1")]).all()
+    # rows are told by their zero lines: lead II traced along row I's stroke (read from level 0, like row I)
+    # lies on it, 0 mm away, when its own row's zero line (300 px) is known; without it, it counts as row I's
+    astray = {**_drawn("II", 0, 625, 0.0), "zero_y_px": 300.0}
+    signal[:625, low] = 0.0
+    assert trace_gaps([{**segs[0], "zero_y_px": 0.0}, astray], signal, 500.0, 10.0)[300, low] == 0.0
+    assert np.isinf(trace_gaps([segs[0], _drawn("II", 0, 625, 0.0)], signal, 500.0, 10.0)[:, low]).all()
+
+
+def test_crops_are_cut_where_asked_and_decode_to_the_traced_level() -> None:
+    """A segment read from a level 15 mm above a black line on the page, its crops asked (``crop_y_px``) to put
+    their zero line on the line: the line sits on the crops' zero row, and decodes to its value on the traced
+    level (-1.5 mV); without ``crop_y_px`` the crop sits on the level and the line 15 mm below its zero row."""
+    ppm, spec = 8.0, CropSpec()
+    page = np.full((1200, 2200, 3), 255, np.uint8)
+    page[599:602, :] = 0  # y = 600
+    seg = {
+        "lead": "II", "start_sample": 0, "end_sample": 1250, "x0_px": 100.0, "px_per_s": 25.0 * ppm,
+        "px_per_mv": 10.0 * ppm, "pulse_sides": [], "offset_mv": 0.0, "baseline_y_px": 600.0 - 15.0 * ppm,
+    }  # fmt: skip
+    centre_row = spec.baseline_frac * spec.height_px
+    sy = spec.height_mm * ppm / spec.height_px  # page px per crop px
+    for asked, line_at in ((600.0, centre_row), (None, centre_row + 15.0 * ppm / sy)):
+        one = seg if asked is None else {**seg, "crop_y_px": asked}
+        crops, info = cut_page_crops(page, {"gain_mm_per_mv": 10.0}, 500.0, spec, [one])
+        line_row = float(np.mean(np.flatnonzero(crops[0][:, 200, 0] < 128)))
+        assert abs(line_row - line_at) < 1.0
+        assert (info["baseline_y"][0] - line_row) / info["px_per_mv"][0] == pytest.approx(-1.5, abs=0.03)
+
+
+def test_crop_centre_leaves_out_the_samples_shared_with_another_row() -> None:
+    """V6 read from a level pulled 50 px up (the median of a reading half on V5's stroke at 400 px, half on its
+    own at 600 px): with 600 samples shared, its crops go to the median height of the others (600 px); with
+    fewer shared than asked for, to its level."""
+    seg = {"lead": "V6", "start_sample": 0, "end_sample": 1250, "baseline_y_px": 550.0, "px_per_mv": 80.0}
+    signal = np.full((1250, 12), np.nan)
+    v6 = LEADS.index("V6")
+    signal[:, v6] = -50.0 / 80.0  # own stroke: 550 + 50 = 600 px
+    signal[:600, v6] = 150.0 / 80.0  # on V5's stroke: 550 - 150 = 400 px
+    shared = np.zeros((1250, 12), bool)
+    shared[:600, v6] = True
+    assert crop_centre_y(seg, signal, shared, min_shared=100) == (pytest.approx(600.0), False)
+    assert crop_centre_y(seg, signal, shared, min_shared=700) == (550.0, False)
+    # rows' zero lines at 400, 600 and 800 px: a level 50 px from its row's 600 stays; 120 px (past half-way
+    # to the next row) goes to the zero line and the reading counts as off its row; beyond the last row the
+    # median pitch (200 px) sets the half-way mark
+    zeros = [400.0, 600.0, 800.0]
+    assert crop_centre_y({**seg, "zero_y_px": 600.0}, signal, None, 100, zeros) == (550.0, False)
+    assert crop_centre_y({**seg, "zero_y_px": 600.0, "baseline_y_px": 720.0}, signal, None, 100, zeros) == (
+        600.0,
+        True,
+    )
+    assert crop_centre_y({**seg, "zero_y_px": 800.0, "baseline_y_px": 890.0}, signal, None, 100, zeros) == (
+        890.0,
+        False,
+    )
+    assert crop_centre_y({**seg, "zero_y_px": 800.0, "baseline_y_px": 910.0}, signal, None, 100, zeros)[1]
+
+
+class _StrayGeometry:
+    """A classical reading of two rows (V5 with its zero line at 400 px, V6 at 600 px; 8 px/mm, 10 mm/mV, 25
+    mm/s, 500 Hz) whose tracer followed V5's stroke for V6's first 1.2 s."""
+
+    def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int) -> EcgRecord:
+        signal = np.full((n_samples, 12), np.nan)
+        signal[:1250, LEADS.index("V5")] = 0.0
+        v6 = LEADS.index("V6")
+        signal[:1250, v6] = 0.0
+        signal[:600, v6] = 2.5  # 200 px above V6's level: on V5's stroke
+        segs = [
+            {
+                "lead": lead, "start_sample": 0, "end_sample": 1250, "x0_px": 100.0, "baseline_y_px": y,
+                "px_per_s": 200.0, "px_per_mv": 80.0, "pulse_sides": [], "offset_mv": 0.0, "zero_y_px": y,
+            }
+            for lead, y in (("V5", 400.0), ("V6", 600.0))
+        ]  # fmt: skip
+        meta = {
+            "px_per_mm": 8.0,
+            "gain_mm_per_mv": 10.0,
+            "segments": segs,
+            "row_baselines_px": [400.0, 600.0],
+        }
+        return EcgRecord(signal, fs_hz, "", {**meta, "split_stroke_noise": 0.001, "stroke_px": 2.0})
+
+
+def test_where_the_classical_reading_followed_another_rows_stroke_the_networks_reading_is_kept() -> None:
+    """The network (a stand-in reading every crop flat on its zero line) and the classical reader disagree on
+    V6's first 1.2 s, where the classical reading lies on V5's stroke, out of V6's crop. With ``stray_s`` the
+    classical reading is left out there; without, the stretch counts as V6's own stroke leaving the crop (it
+    meets the network's reading where it comes back) and the network's reading is censored instead."""
+    spec = CropSpec()
+
+    def flat(images: torch.Tensor) -> torch.Tensor:
+        return torch.full((images.shape[0], images.shape[-1]), spec.baseline_frac * spec.height_px)
+
+    page = np.full((900, 800, 3), 255, np.uint8)
+    v6 = LEADS.index("V6")
+    for stray_s, expected in ((0.2, 0.0), (0.0, 2.5)):
+        fusion = FusionConfig(stray_s=stray_s)
+        readings = read_with_crops(flat, _StrayGeometry(), page, 500.0, 1250, spec, fusion)
+        signal = fused_record(readings, fusion, 500.0).signal_mv
+        np.testing.assert_allclose(signal[50:550, v6], expected, atol=0.02)
+        np.testing.assert_allclose(signal[700:1200, v6], 0.0, atol=0.02)
+        assert int(readings.astray.sum()) == (0 if stray_s == 0 else pytest.approx(600, abs=30))
+
+
+class _LoneRowGeometry(_StrayGeometry):
+    """V6 alone on its row, its classical reading 25 mm above its zero line for its first 1.2 s (on a trace
+    the layout did not list, e.g. a rhythm strip)."""
+
+    def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int) -> EcgRecord:
+        record = super().digitize(image_rgb, fs_hz, n_samples)
+        record.signal_mv[:, LEADS.index("V5")] = np.nan
+        record.meta["segments"] = record.meta["segments"][1:]
+        record.meta["row_baselines_px"] = [600.0]
+        return record
+
+
+def test_where_the_network_sees_its_own_stroke_the_classical_stretch_out_of_the_crop_is_astray() -> None:
+    """No other row's reading there: the network's certainty decides. Sure of a stroke inside the crop (1 % of
+    its height distribution off its read-out) it keeps its reading over the classical one; unsure (90 %: the
+    crop shows nothing, as when a baseline wanders out of it) the stretch is the trace leaving the crop and the
+    classical reading stands."""
+    spec = CropSpec()
+    page = np.full((900, 800, 3), 255, np.uint8)
+    v6 = LEADS.index("V6")
+    for doubt, expected in ((0.01, 0.0), (0.9, 2.5)):
+
+        def flat(images: torch.Tensor, doubt: float = doubt) -> tuple[torch.Tensor, torch.Tensor]:
+            shape = (images.shape[0], images.shape[-1])
+            return torch.full(shape, spec.baseline_frac * spec.height_px), torch.full(shape, doubt)
+
+        fusion = FusionConfig(stray_s=0.2)
+        readings = read_with_crops(flat, _LoneRowGeometry(), page, 500.0, 1250, spec, fusion)
+        signal = fused_record(readings, fusion, 500.0).signal_mv
+        np.testing.assert_allclose(signal[50:550, v6], expected, atol=0.02)
 
 
 def test_crowded_segments_are_those_with_a_row_within_the_crops_reach() -> None:
