@@ -102,6 +102,11 @@ def cut_page_crops(
     return np.stack(crops), {k: np.asarray(v) for k, v in info.items()}
 
 
+def _column_samples(info: dict[str, np.ndarray], i: int, fs_hz: float, width_px: int) -> np.ndarray:
+    """The (fractional) sample index each of crop ``i``'s ``width_px`` columns shows."""
+    return (float(info["t0_s"][i]) + np.arange(width_px) * float(info["s_per_col"][i])) * fs_hz
+
+
 def rows_from_signal(
     signal_mv: np.ndarray, info: dict[str, np.ndarray], fs_hz: float, width_px: int
 ) -> np.ndarray:
@@ -115,7 +120,7 @@ def rows_from_signal(
         ok = np.isfinite(lead)
         if ok.sum() < 2:
             continue
-        t = (float(info["t0_s"][i]) + np.arange(width_px) * float(info["s_per_col"][i])) * fs_hz
+        t = _column_samples(info, i, fs_hz, width_px)
         inside = (t >= k[ok][0]) & (t <= k[ok][-1])
         v = np.interp(t, k[ok], lead[ok])
         out[i] = np.where(inside, float(info["baseline_y"][i]) - v * float(info["px_per_mv"][i]), np.nan)
@@ -276,8 +281,9 @@ def _at_columns(flags: np.ndarray, info: dict[str, np.ndarray], fs_hz: float, wi
     """(T, 12) per-sample flags -> (N, width_px): each crop column takes its nearest sample's flag."""
     out = np.zeros((len(info["lead_index"]), width_px), bool)
     for i in range(len(out)):
-        t = (float(info["t0_s"][i]) + np.arange(width_px) * float(info["s_per_col"][i])) * fs_hz
-        k = np.clip(np.round(t).astype(np.int64), 0, flags.shape[0] - 1)
+        k = np.clip(
+            np.round(_column_samples(info, i, fs_hz, width_px)).astype(np.int64), 0, flags.shape[0] - 1
+        )
         out[i] = flags[k, int(info["lead_index"][i])]
     return out
 
@@ -332,12 +338,10 @@ def read_with_crops(
         shared = trace_gaps(segments, base.signal_mv, fs_hz, ppm) < SAME_STROKE_MM
         zeros = base.meta.get("row_baselines_px") or []
         min_shared = round(f.stray_s * fs_hz)
-        placed = []
-        for seg in networked:
-            placed.append(
-                {**seg, "crop_y_px": crop_centre_y(seg, base.signal_mv, shared, min_shared, zeros)[0]}
-            )
-        networked = placed
+        networked = [
+            {**seg, "crop_y_px": crop_centre_y(seg, base.signal_mv, shared, min_shared, zeros)}
+            for seg in networked
+        ]
     if networked or not to_read:  # no segments at all: cut_page_crops names the problem
         crops, info = cut_page_crops(image_rgb, base.meta, fs_hz, spec, networked)
         out = predict_rows(torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255.0))

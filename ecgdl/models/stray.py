@@ -27,8 +27,8 @@ def crop_centre_y(
     shared: np.ndarray | None,
     min_shared: int,
     row_zeros_px: list[float] | None = None,
-) -> tuple[float, bool]:
-    """(page y at which a segment's crops put the zero line, whether its whole reading lies off its row).
+) -> float:
+    """Page y at which a segment's crops put the zero line.
 
     - When the segment shares at least ``min_shared`` samples with another row's reading (``shared``, (T, 12)
       bool: :func:`trace_gaps` under a stroke's width): the median height of the samples it does not share (the
@@ -37,7 +37,7 @@ def crop_centre_y(
       (``zero_y_px``) to the next row's zero line on that side (``row_zeros_px``, the rows' zero lines; beyond
       the outer rows, half the rows' median pitch): its row's zero line. The traced line then runs in another
       row's band, on a rhythm strip the layout left out or a neighbour's stroke; a record printed off its zero
-      line (a DC offset) stays nearer its own. The second value then says the reading lay off its row.
+      line (a DC offset) stays nearer its own.
     - Else that level."""
     level = float(seg["baseline_y_px"])
     j = LEADS.index(seg["lead"])
@@ -46,16 +46,15 @@ def crop_centre_y(
         own = ~shared[n0:n1, j] & np.isfinite(signal_mv[n0:n1, j])
         if n1 - n0 - int(own.sum()) >= max(1, min_shared) and own.any():
             v = signal_mv[n0:n1, j][own] - float(seg.get("offset_mv") or 0.0)
-            return float(np.median(level - v * float(seg["px_per_mv"]))), False
+            return float(np.median(level - v * float(seg["px_per_mv"])))
     zero = seg.get("zero_y_px")
     rows = np.sort(np.asarray(row_zeros_px or [], np.float64))
     if zero is None or rows.size < 2:
-        return level, False
+        return level
     zero = float(zero)
     side = rows[rows > zero + 1.0] if level > zero else rows[rows < zero - 1.0]
     reach = abs(side[0 if level > zero else -1] - zero) if side.size else float(np.median(np.diff(rows)))
-    off = abs(level - zero) > 0.5 * reach
-    return (zero if off else level), bool(off)
+    return zero if abs(level - zero) > 0.5 * reach else level
 
 
 def trace_gaps(

@@ -552,22 +552,22 @@ def test_crop_centre_leaves_out_the_samples_shared_with_another_row() -> None:
     signal[:600, v6] = 150.0 / 80.0  # on V5's stroke: 550 - 150 = 400 px
     shared = np.zeros((1250, 12), bool)
     shared[:600, v6] = True
-    assert crop_centre_y(seg, signal, shared, min_shared=100) == (pytest.approx(600.0), False)
-    assert crop_centre_y(seg, signal, shared, min_shared=700) == (550.0, False)
+    assert crop_centre_y(seg, signal, shared, min_shared=100) == pytest.approx(600.0)
+    assert crop_centre_y(seg, signal, shared, min_shared=700) == 550.0
     # rows' zero lines at 400, 600 and 800 px: a level 50 px from its row's 600 stays; 120 px (past half-way
-    # to the next row) goes to the zero line and the reading counts as off its row; beyond the last row the
-    # median pitch (200 px) sets the half-way mark
+    # to the next row) goes to the zero line; beyond the last row the median pitch (200 px) sets the half-way
+    # mark
     zeros = [400.0, 600.0, 800.0]
-    assert crop_centre_y({**seg, "zero_y_px": 600.0}, signal, None, 100, zeros) == (550.0, False)
-    assert crop_centre_y({**seg, "zero_y_px": 600.0, "baseline_y_px": 720.0}, signal, None, 100, zeros) == (
-        600.0,
-        True,
+    assert crop_centre_y({**seg, "zero_y_px": 600.0}, signal, None, 100, zeros) == 550.0
+    assert (
+        crop_centre_y({**seg, "zero_y_px": 600.0, "baseline_y_px": 720.0}, signal, None, 100, zeros) == 600.0
     )
-    assert crop_centre_y({**seg, "zero_y_px": 800.0, "baseline_y_px": 890.0}, signal, None, 100, zeros) == (
-        890.0,
-        False,
+    assert (
+        crop_centre_y({**seg, "zero_y_px": 800.0, "baseline_y_px": 890.0}, signal, None, 100, zeros) == 890.0
     )
-    assert crop_centre_y({**seg, "zero_y_px": 800.0, "baseline_y_px": 910.0}, signal, None, 100, zeros)[1]
+    assert (
+        crop_centre_y({**seg, "zero_y_px": 800.0, "baseline_y_px": 910.0}, signal, None, 100, zeros) == 800.0
+    )
 
 
 class _StrayGeometry:
