@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ecgdl.constants import LEADS
 
-__all__ = ["LAYOUTS", "LayoutSpec", "get_layout"]
+__all__ = ["CABRERA_TWINS", "LAYOUTS", "LayoutSpec", "get_layout"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,9 @@ LAYOUTS: dict[str, LayoutSpec] = {
         ),
     )
 }
+
+#: standard layout -> the layout printing the same grid with the limb leads in Cabrera order
+CABRERA_TWINS: dict[str, str] = {"3x4+II": "3x4+II-cabrera", "6x2": "6x2-cabrera", "12x1": "12x1-cabrera"}
 
 
 def get_layout(name: str) -> LayoutSpec:

@@ -68,6 +68,8 @@ def segment_signals(
                 y,
                 pulse_sides=tuple(p.side for p in abutting),
                 zero_y_px=float(zero),
+                row=seg.row,
+                col=seg.col,
             )
         )
     return out

@@ -18,10 +18,11 @@ page's :class:`~ecgdl.classical.page.PageGeometry`:
    of a steady rhythm on a gridless page: stages 2-3 then run again without a grid. Each row's first and last
    samples are placed (:func:`~ecgdl.classical.rows.settle_rows`) and the layout's lead segments built: the
    page geometry.
-4. :mod:`~ecgdl.classical.tracing` -- each lead segment traced through the ink (:mod:`~ecgdl.classical.trace`:
-   dynamic programming over ink runs), past the lead separators (:mod:`~ecgdl.classical.separators`); where
-   two neighbouring rows' traces take the same run of merged ink, both are read from its edge on their own
-   side.
+4. :mod:`~ecgdl.classical.reading` -- each lead segment traced through the ink (:mod:`~ecgdl.classical.tracing`,
+   :mod:`~ecgdl.classical.trace`: dynamic programming over ink runs), past the lead separators
+   (:mod:`~ecgdl.classical.separators`); where two neighbouring rows' traces take the same run of merged ink,
+   both are read from its edge on their own side. A detected layout's open questions (the rhythm strip's lead,
+   Cabrera order, 3x4+3 or 6x2) are settled from the traced lines (:mod:`~ecgdl.classical.layoutcheck`).
 5. :mod:`~ecgdl.classical.assembly` -- mV at the requested rate (:mod:`~ecgdl.classical.resample`), NaN where
    a lead is not printed; a lead that could not be traced is rebuilt from the simultaneous limb leads or set
    to 0 mV (``meta["missing_leads"]``), more than ``max_missing_leads`` of them is a DigitizationError; the
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgdl.classical.assembly import complete_leads, segment_signals
+from ecgdl.classical.assembly import complete_leads
 from ecgdl.classical.debug import DebugWriter, StageClock, draw_layout
 from ecgdl.classical.frame import PageFrame, calibrate_page, frame_without_grid, rectify_page, working_image
 from ecgdl.classical.homography import warp_image
@@ -53,12 +54,13 @@ from ecgdl.classical.ink import (
     with_split_strokes_if_clean,
 )
 from ecgdl.classical.layout import build_segments
+from ecgdl.classical.layoutcheck import upright
 from ecgdl.classical.meta import PageFindings, record_meta
 from ecgdl.classical.page import PageGeometry, Pulse, RowBand
 from ecgdl.classical.paper import blank_background, paper_mask, warp_mask
 from ecgdl.classical.printed import PrintedScales
+from ecgdl.classical.reading import read_segments
 from ecgdl.classical.resample import assemble_record, check_interpolation
-from ecgdl.classical.rhythm import rhythm_checked
 from ecgdl.classical.rows import ink_and_rows, layout_rows, row_pitch_mm, settle_rows
 from ecgdl.classical.scales import (
     ScaleRules,
@@ -70,7 +72,7 @@ from ecgdl.classical.scales import (
     read_print,
     standard_pulses_only,
 )
-from ecgdl.classical.tracing import RowTracer, SegmentTracing, TraceCosts, row_tracer
+from ecgdl.classical.tracing import RowTracer, TraceCosts, row_tracer
 from ecgdl.constants import STANDARD_GAIN_MM_PER_MV, STANDARD_SPEED_MM_PER_S
 from ecgdl.layouts import LAYOUTS
 from ecgdl.signals.limb import limb_weights
@@ -85,7 +87,8 @@ class ClassicalDigitizer:
     once.
 
     Args:
-        layout: force a layout (``3x4+II``, ``3x4+3``, ``3x4``, ``6x2``, ``12x1``); None detects it.
+        layout: force a layout (``3x4+II``, ``3x4+3``, ``3x4``, ``6x2``, ``12x1`` or a Cabrera one such as
+            ``6x2-cabrera``); None detects it.
         speed_mm_per_s / gain_mm_per_mv: force paper speed / gain; None reads them from a calibration pulse
             and falls back to ``default_speed_mm_per_s`` / ``default_gain_mm_per_mv``.
         max_side_px: larger pages are downscaled to this longest side first (speed; 0 disables).
@@ -141,6 +144,12 @@ class ClassicalDigitizer:
             identities hold) in the standard lead labels; ``conf/model/classical.yaml`` turns it on. The
             consistency of the reading *before* the fit is kept in the meta (``raw_einthoven_db`` /
             ``raw_goldberger_db``), the truth-free check of the page.
+        layout_check: settle what the rows leave open by the limb leads' identities
+            (:mod:`~ecgdl.classical.layoutcheck`): a page with six rows is read as both 3x4+3 and 6x2, one
+            whose layout has a Cabrera twin (3x4+II, 6x2, 12x1) is named in Cabrera order too, and another reading
+            replaces the first only when its limb leads obey the identities clearly better (meta
+            ``layout_check_db``: each candidate's consistency). A forced ``layout`` is never checked. Off by
+            default, like ``limb_fit``: it assumes a real recording; the model configs turn it on.
         interpolation / max_spline_gap_s: how the traced points (one per pixel column) are interpolated at the
             sample times: ``"cubic"`` (a spline; gaps in the trace longer than ``max_spline_gap_s`` joined by
             a straight line) or ``"linear"`` (see :mod:`ecgdl.classical.resample`).
@@ -194,6 +203,7 @@ class ClassicalDigitizer:
         split_strokes_max_noise: float | None = 0.005,
         limb_fit: bool = False,
         limb_fit_weights: dict[str, float] | None = None,
+        layout_check: bool = False,
         interpolation: str = "cubic",
         max_spline_gap_s: float = 0.08,
     ) -> None:
@@ -250,6 +260,7 @@ class ClassicalDigitizer:
         self.limb_fit = bool(limb_fit)
         self.limb_fit_weights = dict(limb_fit_weights or {})
         limb_weights(self.limb_fit_weights)  # bad weights fail here, not on every page
+        self.layout_check = bool(layout_check)
         self.interpolation = check_interpolation(interpolation)
         self.max_spline_gap_s = float(max_spline_gap_s)
 
@@ -283,33 +294,26 @@ class ClassicalDigitizer:
         if self.split_strokes_max_noise is not None:
             clean, split_noise = with_split_strokes_if_clean(ink, self.split_strokes_max_noise, seen.ink.thin)
             trace_ink = clean if clean is not None else ink
-        spec = LAYOUTS[geometry.layout]
-        tracing = SegmentTracing(
-            seen.tracer,
-            trace_ink,
-            ink,
-            seen.ink.bars,
-            seen.frame.cal.px_per_mm,
-            n_grid_rows=len(spec.grid),
-            n_cols=spec.n_cols,
-            separators=self.mask_separators,
-        )
         touch = self.touch_max_s > 0 and seen.pitch_mm >= self.overshoot_min_pitch_mm
-        segs = list(geometry.segments)
-        traces = tracing.trace_all(
-            segs, max(1, round(self.touch_max_s * geometry.px_per_s)) if touch else None
+        read = read_segments(
+            geometry,
+            seen,
+            trace_ink,
+            fs_hz,
+            n_samples,
+            touch_px=max(1, round(self.touch_max_s * geometry.px_per_s)) if touch else None,
+            separators=self.mask_separators,
+            detected=self.layout is None,
+            layout_check=self.layout_check,
+            interpolation=self.interpolation,
+            max_spline_gap_s=self.max_spline_gap_s,
         )
+        geometry, segs, traces, signals = read.geometry, read.segs, read.traces, read.signals
         clock.lap("trace")
 
         # 5. resample -> record
-        signals = segment_signals(
-            segs, traces, geometry.pulses, geometry.px_per_s, geometry.px_per_mv, seen.ink.stroke_px
-        )
-        if self.layout is None:  # a forced layout names its rhythm lead too
-            geometry, segs, signals = rhythm_checked(
-                geometry, segs, signals, fs_hz, n_samples, self.interpolation, self.max_spline_gap_s
-            )
         sig, segments = assemble_record(signals, fs_hz, n_samples, self.interpolation, self.max_spline_gap_s)
+        sig = upright(sig, segments, geometry.layout)  # read as printed: Cabrera's -aVR turned back
         clock.lap("resample")
         sig, missing, repaired, limb_meta = complete_leads(
             sig,
@@ -328,7 +332,7 @@ class ClassicalDigitizer:
             clock.timings,
             split_stroke_noise=split_noise,
             split_strokes=trace_ink is not ink,
-            limb_meta=limb_meta,
+            limb_meta={**limb_meta, "layout_check_db": read.scores},
         )
         if dbg.enabled:
             drawn = [t for t in traces if t is not None]

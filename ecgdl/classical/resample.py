@@ -60,6 +60,8 @@ class SegmentSignal:
     pulse_sides: tuple[str, ...] = ()  # "start" / "end": the lead abuts a calibration pulse's edge there
     # the row's 0 mV line at the segment (a pulse foot or the row's zero line), if known
     zero_y_px: float | None = None
+    row: int = -1  # the layout's row and column of the segment (-1: not known)
+    col: int = -1
 
 
 def sample_range(t0_s: float, duration_s: float, fs_hz: float, n_samples: int) -> tuple[int, int]:

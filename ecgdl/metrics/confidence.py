@@ -21,6 +21,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ecgdl.signals.einthoven import einthoven_consistency_db
+from ecgdl.signals.limb import limb_consistency_db
 
 __all__ = ["FEATURES", "ConfidenceModel", "confidence_features", "fit_confidence"]
 
@@ -34,14 +35,21 @@ def confidence_features(
     signal_mv: np.ndarray, fs_hz: float, meta: Mapping[str, Any] | None
 ) -> dict[str, float]:
     """The reading's :data:`FEATURES`: limb-lead consistency before any fit to Einthoven / Goldberger (the
-    digitizer's ``raw_*`` figures when it fitted them, else measured on ``signal_mv``), whether a grid gave the
+    digitizer's ``raw_*`` figures when it fitted them, else measured on ``signal_mv``; a relation no samples test
+    takes :func:`~ecgdl.signals.limb.limb_consistency_db`'s figure), whether a grid gave the
     scale (1 when the digitizer does not say), and how many leads could not be traced."""
     meta = meta or {}
     if "raw_einthoven_db" in meta:
         e_db, g_db = float(meta["raw_einthoven_db"]), float(meta["raw_goldberger_db"])
+        limb_db = float(meta.get("raw_limb_db", np.nan))
     else:
         res = einthoven_consistency_db(np.asarray(signal_mv, np.float64), fs_hz)
         e_db, g_db = float(res.einthoven_db), float(res.goldberger_db)
+        limb_db = limb_consistency_db(np.asarray(signal_mv, np.float64))
+    # a layout that never prints I, II and III (or aVR, aVL and aVF) together, as Cabrera's 3x4, leaves a relation
+    # unmeasured: the consistency of whichever limb leads it prints together stands in for it
+    e_db = limb_db if np.isnan(e_db) else e_db
+    g_db = limb_db if np.isnan(g_db) else g_db
     missing = len(meta.get("missing_leads") or []) + len(meta.get("leads_from_einthoven") or [])
     return {
         "einthoven_db": float(np.clip(np.nan_to_num(e_db, nan=_CLIP_DB[0]), *_CLIP_DB)),

@@ -27,15 +27,24 @@ import numpy as np
 import torch
 from scipy.ndimage import binary_dilation
 
+from ecgdl.classical.layoutcheck import lead_polarity
 from ecgdl.classical.trace import true_runs
 from ecgdl.constants import LEADS
 from ecgdl.data.targets import CropSpec, crop_affine, strip_windows, warp_crop
 from ecgdl.digitizer import DigitizationError
 from ecgdl.fusion import FusionConfig, context_masks, page_noise, sample_features
+from ecgdl.layouts import LAYOUTS
 from ecgdl.models.decode import crops_to_signal
 from ecgdl.models.stray import crop_centre_y, trace_gaps
 from ecgdl.signals.limb import fit_limb_leads_with_check
 from ecgdl.signals.record import EcgRecord
+
+
+def page_polarity(meta: dict) -> np.ndarray:
+    """(12,) the sign of each lead as the page prints it (-1: upside down, Cabrera's -aVR), from the geometry's
+    ``layout`` (:func:`ecgdl.classical.layoutcheck.lead_polarity`); all 1 when the meta names no known layout."""
+    layout = meta.get("layout")
+    return lead_polarity(layout) if layout in LAYOUTS else np.ones(len(LEADS))
 
 
 def segments_to_read(segments: list[dict]) -> list[dict]:
@@ -240,13 +249,17 @@ class CropReadings:
     near_join: np.ndarray
     noise: float
     astray: np.ndarray | None = None
+    polarity: np.ndarray | None = None
     n_crops: int = 0
     n_crowded: int = 0
     crop_width_scale: float = 1.0
 
     def classical_mv(self) -> np.ndarray:
-        """The classical reading as the fusion takes it: NaN where it went astray (``astray``)."""
+        """The classical reading as the fusion takes it: as printed (``polarity``) and NaN where it went astray
+        (``astray``)."""
         sig = self.classical.signal_mv
+        if self.polarity is not None:
+            sig = sig * self.polarity
         return sig if self.astray is None else np.where(self.astray, np.nan, sig)
 
     def features(self) -> dict[str, np.ndarray]:
@@ -316,6 +329,8 @@ def read_with_crops(
     read worse: generated stained pages 18.48 -> 18.19 dB, damaged 19.57 -> 19.35 with the stretch)."""
     f = fusion or FusionConfig()
     base = geometry.digitize(image_rgb, fs_hz, n_samples)
+    polarity = page_polarity(base.meta)
+    printed_mv = base.signal_mv * polarity  # crops show the page as printed (Cabrera's -aVR upside down)
     noise = page_noise(base.meta)
     ppm = float(base.meta.get("px_per_mm") or 0.0)
     stroke_mm = float(base.meta.get("stroke_px", float("nan"))) / ppm if ppm > 0 else float("nan")
@@ -335,11 +350,11 @@ def read_with_crops(
     astray = np.zeros(shape, bool)
     shared = None
     if f.stray_s > 0 and networked:  # where the classical reading shares a stroke with another row's
-        shared = trace_gaps(segments, base.signal_mv, fs_hz, ppm) < SAME_STROKE_MM
+        shared = trace_gaps(segments, printed_mv, fs_hz, ppm) < SAME_STROKE_MM
         zeros = base.meta.get("row_baselines_px") or []
         min_shared = round(f.stray_s * fs_hz)
         networked = [
-            {**seg, "crop_y_px": crop_centre_y(seg, base.signal_mv, shared, min_shared, zeros)}
+            {**seg, "crop_y_px": crop_centre_y(seg, printed_mv, shared, min_shared, zeros)}
             for seg in networked
         ]
     if networked or not to_read:  # no segments at all: cut_page_crops names the problem
@@ -350,7 +365,7 @@ def read_with_crops(
         network = _decode_rows(rows, info, fs_hz, n_samples)
         if doubt is not None:
             off_peak = _decode(_as_numpy(doubt), info, fs_hz, n_samples)
-        ref = rows_from_signal(base.signal_mv, info, fs_hz, spec.width_px)
+        ref = rows_from_signal(printed_mv, info, fs_hz, spec.width_px)
         on_other = None
         if shared is not None:  # on another row's stroke, or where the network sees a stroke of its own
             on_other = _at_columns(shared, info, fs_hz, spec.width_px)
@@ -380,6 +395,7 @@ def read_with_crops(
         near_join=near_join,
         noise=noise,
         astray=astray & np.isfinite(network),
+        polarity=polarity,
         n_crops=n_crops,
         n_crowded=len(crowded),
         crop_width_scale=width_scale,
@@ -402,6 +418,8 @@ def fused_record(
     where the classical reading was left out as astray (``astray_samples``).
     """
     signal, w_net = fusion.fuse(readings.network_mv, readings.classical_mv(), readings.features())
+    if readings.polarity is not None:  # fused as printed; the leads printed upside down turned back
+        signal = signal * readings.polarity
     signal, limb_meta = fit_limb_leads_with_check(signal, fs_hz, limb_fit_weights)
     base = readings.classical
     meta = {

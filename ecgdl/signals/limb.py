@@ -22,7 +22,14 @@ import numpy as np
 from ecgdl.constants import LEAD_INDEX, N_LEADS
 from ecgdl.signals.einthoven import einthoven_consistency_db
 
-__all__ = ["LIMB_FROM_I_II", "LIMB_LEADS", "fit_limb_leads", "fit_limb_leads_with_check", "limb_weights"]
+__all__ = [
+    "LIMB_FROM_I_II",
+    "LIMB_LEADS",
+    "fit_limb_leads",
+    "fit_limb_leads_with_check",
+    "limb_consistency_db",
+    "limb_weights",
+]
 
 #: The limb leads, in record order.
 LIMB_LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF")
@@ -62,12 +69,14 @@ def fit_limb_leads_with_check(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """What a digitizer does last: (``signal_mv`` fitted by :func:`fit_limb_leads` with ``lead_weights``, or as
     it is when they are None; meta entries ``limb_fit`` and the Einthoven / Goldberger consistency of the
-    reading *before* the fit, ``raw_einthoven_db`` / ``raw_goldberger_db``, the truth-free check of a page)."""
+    reading *before* the fit, ``raw_einthoven_db`` / ``raw_goldberger_db``, the truth-free check of a page, and
+    ``raw_limb_db``, :func:`limb_consistency_db` of the same, which any three limb leads printed together give)."""
     raw = einthoven_consistency_db(signal_mv, fs_hz)
     meta = {
         "limb_fit": lead_weights is not None,
         "raw_einthoven_db": raw.einthoven_db,
         "raw_goldberger_db": raw.goldberger_db,
+        "raw_limb_db": limb_consistency_db(signal_mv),
     }
     if lead_weights is None:
         return signal_mv, meta
@@ -108,3 +117,36 @@ def fit_limb_leads(
         beta = np.linalg.solve(normal, mix.T @ (wi[:, None] * (y - mean).T))
         out[a:b, cols[idx]] = (mix @ beta).T + mean
     return out
+
+
+def limb_consistency_db(signal_mv: np.ndarray, min_samples: int = 2) -> float:
+    """How well the printed limb leads of ``signal_mv`` (T, 12; NaN where not printed) obey the identities, in dB:
+    ``10 log10(sum y^2 / sum (y - fit)^2)`` over every stretch where three or more limb leads that determine I
+    and II are printed together, ``y`` their demeaned values and ``fit`` their unweighted least-squares projection
+    (:func:`fit_limb_leads`). Unlike Einthoven's and Goldberger's relations, which need I, II, III or aVR, aVL, aVF
+    at the same instants, this counts any three limb leads printed together (a Cabrera column holds aVL, I, -aVR).
+    NaN when no stretch qualifies; 60 dB for an exact fit."""
+    sig = np.asarray(signal_mv, dtype=np.float64)
+    if sig.ndim != 2 or sig.shape[1] != N_LEADS:
+        raise ValueError(f"signal_mv must be (T, {N_LEADS}), got {sig.shape}")
+    cols = np.array([LEAD_INDEX[name] for name in LIMB_LEADS])
+    printed = np.isfinite(sig[:, cols])
+    energy = residual = 0.0
+    counted = False
+    for a, b, idx in _stretches(printed) if sig.shape[0] else []:
+        if idx.size < 3 or b - a < min_samples:
+            continue
+        mix = LIMB_FROM_I_II[idx]
+        if np.linalg.matrix_rank(mix) < 2:
+            continue
+        y = sig[a:b, cols[idx]]
+        y = y - y.mean(axis=0)
+        beta, *_ = np.linalg.lstsq(mix, y.T, rcond=None)
+        energy += float((y**2).sum())
+        residual += float(((y.T - mix @ beta) ** 2).sum())
+        counted = True
+    if not counted:
+        return float("nan")
+    if residual <= energy * 1e-6:
+        return 60.0
+    return float(10.0 * np.log10(energy / residual))

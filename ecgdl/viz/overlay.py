@@ -26,7 +26,8 @@ class TraceSegment:
     """Where samples ``[start_sample, end_sample)`` of ``lead`` sit on the page.
 
     Sample ``k`` is drawn at ``x = x0_px + (k - start_sample) / fs_hz * px_per_s`` and
-    ``y = baseline_y_px - value_mv * px_per_mv`` (image rows grow downwards).
+    ``y = baseline_y_px - polarity * value_mv * px_per_mv`` (image rows grow downwards; ``polarity`` -1 for a lead
+    printed upside down, Cabrera's -aVR).
     """
 
     lead: str
@@ -36,6 +37,7 @@ class TraceSegment:
     baseline_y_px: float
     px_per_s: float
     px_per_mv: float
+    polarity: float = 1.0
 
     def __post_init__(self) -> None:
         if self.lead not in LEAD_INDEX:
@@ -69,7 +71,7 @@ def _segment_polylines(signal_mv: np.ndarray, fs_hz: float, seg: TraceSegment) -
     k = np.arange(seg.start_sample, end)
     values = column[seg.start_sample : end]
     x = seg.x0_px + (k - seg.start_sample) / float(fs_hz) * seg.px_per_s
-    y = seg.baseline_y_px - values * seg.px_per_mv
+    y = seg.baseline_y_px - seg.polarity * values * seg.px_per_mv
     finite = np.isfinite(y)
     scale = float(1 << _SUBPIXEL_BITS)
     lines = []

@@ -12,7 +12,8 @@ _KEYS = ("lead", "start_sample", "end_sample", "x0_px", "baseline_y_px", "px_per
 
 
 def segments_from_meta(meta: Mapping[str, Any] | None) -> list[TraceSegment]:
-    """``meta["segments"]`` (dicts with the TraceSegment fields, as digitizers record them) -> segments."""
+    """``meta["segments"]`` (dicts with the TraceSegment fields, as digitizers record them) -> segments; a
+    segment's ``polarity`` (-1 for a lead printed upside down, Cabrera's -aVR) is kept."""
     out = []
     for seg in (meta or {}).get("segments", []) or []:
         if isinstance(seg, TraceSegment):
@@ -22,7 +23,7 @@ def segments_from_meta(meta: Mapping[str, Any] | None) -> list[TraceSegment]:
             and all(k in seg for k in _KEYS)
             and int(seg["end_sample"]) > int(seg["start_sample"])
         ):
-            out.append(TraceSegment(**{k: seg[k] for k in _KEYS}))
+            out.append(TraceSegment(**{k: seg[k] for k in _KEYS}, polarity=float(seg.get("polarity", 1.0))))
     return out
 
 
@@ -39,6 +40,7 @@ def segments_from_truth(truth: RenderTruth) -> list[TraceSegment]:
             p.baseline_y_px,
             truth.px_per_s,
             truth.px_per_mv,
+            p.polarity,
         )
         for p in truth.panels
         if p.n_points > 0 and p.end_sample > p.start_sample
@@ -46,4 +48,4 @@ def segments_from_truth(truth: RenderTruth) -> list[TraceSegment]:
 
 
 def as_dicts(segments: Sequence[TraceSegment]) -> list[dict[str, Any]]:
-    return [{k: getattr(s, k) for k in _KEYS} for s in segments]
+    return [{**{k: getattr(s, k) for k in _KEYS}, "polarity": s.polarity} for s in segments]

@@ -649,6 +649,45 @@ def test_where_the_network_sees_its_own_stroke_the_classical_stretch_out_of_the_
         np.testing.assert_allclose(signal[50:550, v6], expected, atol=0.02)
 
 
+class _CabreraGeometry:
+    """A Cabrera page's -aVR row (zero line at 400 px; 8 px/mm, 10 mm/mV, 25 mm/s): the trace runs 0.5 mV above
+    the zero line, so the classical record (the right way up) holds aVR = -0.5 mV."""
+
+    def __init__(self, layout: str) -> None:
+        self.layout = layout
+
+    def digitize(self, image_rgb: np.ndarray, fs_hz: float, n_samples: int) -> EcgRecord:
+        signal = np.full((n_samples, 12), np.nan)
+        signal[:1250, LEADS.index("aVR")] = -0.5
+        seg = {
+            "lead": "aVR", "start_sample": 0, "end_sample": 1250, "x0_px": 100.0, "baseline_y_px": 400.0,
+            "px_per_s": 200.0, "px_per_mv": 80.0, "pulse_sides": [], "offset_mv": 0.0, "zero_y_px": 400.0,
+        }  # fmt: skip
+        meta = {"layout": self.layout, "px_per_mm": 8.0, "segments": [seg], "row_baselines_px": [400.0]}
+        return EcgRecord(signal, fs_hz, "", {**meta, "split_stroke_noise": 0.001, "stroke_px": 3.0})
+
+
+def test_the_crop_reader_reads_an_upside_down_lead_as_printed_and_turns_it_back() -> None:
+    """The network (a stand-in taking each crop column's darkest row) sees -aVR as printed, 0.5 mV up; the fused
+    record holds aVR the right way up, as the classical record does. A layout without inverted leads would make
+    the two readers disagree by 1 mV."""
+    spec = CropSpec()
+
+    def darkest(images: torch.Tensor) -> torch.Tensor:
+        return images.mean(dim=1).argmin(dim=1).float()
+
+    page = np.full((900, 800, 3), 255, np.uint8)
+    page[359:362, 100:600] = 0  # 40 px = 0.5 mV above the zero line
+    avr = LEADS.index("aVR")
+    fusion = FusionConfig()
+    readings = read_with_crops(darkest, _CabreraGeometry("6x2-cabrera"), page, 500.0, 1250, spec, fusion)
+    np.testing.assert_allclose(readings.classical_mv()[:1250, avr], 0.5)
+    np.testing.assert_allclose(readings.network_mv[50:1200, avr], 0.5, atol=0.05)
+    np.testing.assert_allclose(fused_record(readings, fusion, 500.0).signal_mv[50:1200, avr], -0.5, atol=0.05)
+    standard = read_with_crops(darkest, _CabreraGeometry("6x2"), page, 500.0, 1250, spec, fusion)
+    assert np.nanmax(np.abs(standard.network_mv[:, avr] - standard.classical_mv()[:, avr])) > 0.9
+
+
 def test_crowded_segments_are_those_with_a_row_within_the_crops_reach() -> None:
     from ecgdl.data.targets import CropSpec
 

@@ -59,6 +59,25 @@ def test_confidence_features_measure_the_signal_without_raw_figures() -> None:
     assert good["grid_found"] == 1.0 and good["missing_leads"] == 0.0
 
 
+def test_a_relation_no_samples_test_takes_the_consistency_of_the_limb_leads_printed_together() -> None:
+    """A Cabrera 3x4 column prints aVL, I, -aVR at 0-2.5 s and II, aVF, III at 2.5-5 s: neither Einthoven's nor
+    Goldberger's relation has a sample with all its leads, the three leads of each column still must fit."""
+    rng = np.random.default_rng(2)
+    sig = np.full((N, 12), np.nan)
+    full = _limb_record(rng, True)
+    col = {"aVL": 0, "I": 0, "aVR": 0, "II": 1, "aVF": 1, "III": 1}
+    for lead, c in col.items():
+        k = LEADS.index(lead)
+        sig[c * 1250 : (c + 1) * 1250, k] = full[c * 1250 : (c + 1) * 1250, k]
+    good = confidence_features(sig, FS, None)
+    assert good["einthoven_db"] == good["goldberger_db"] == 40.0
+    sig[:1250, LEADS.index("aVR")] *= -1  # -aVR taken as aVR
+    bad = confidence_features(sig, FS, {"raw_einthoven_db": np.nan, "raw_goldberger_db": np.nan})
+    assert bad["einthoven_db"] == -10.0  # no figure in the meta for the limb leads: the floor
+    measured = confidence_features(sig, FS, None)
+    assert measured["einthoven_db"] == measured["goldberger_db"] < 10.0
+
+
 def test_fitted_confidence_separates_consistent_from_inconsistent_readings() -> None:
     rng = np.random.default_rng(1)
     e_db = np.r_[rng.normal(20, 4, 60), rng.normal(2, 3, 60)]
