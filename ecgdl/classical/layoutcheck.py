@@ -22,13 +22,14 @@ turns the leads the layout prints upside down (Cabrera's -aVR) the right way up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
 from ecgdl.classical.layout import build_segments
 from ecgdl.classical.page import LeadSegment, PageGeometry
-from ecgdl.classical.resample import SegmentSignal, assemble_record
+from ecgdl.classical.resample import SegmentSignal
 from ecgdl.constants import LEAD_INDEX, LEADS
 from ecgdl.layouts import CABRERA_TWINS, LAYOUTS
 from ecgdl.signals.limb import limb_consistency_db
@@ -88,19 +89,11 @@ def upright(signal_mv: np.ndarray, segments: list[dict], layout: str) -> np.ndar
     return with_polarity(signal_mv, layout)
 
 
-def layout_consistency_db(
-    signals: list[SegmentSignal],
-    layout: str,
-    fs_hz: float,
-    n_samples: int,
-    interpolation: str = "cubic",
-    max_spline_gap_s: float = 0.08,
-) -> float:
-    """How well the limb leads of the traced ``signals``, named as they are under ``layout``, obey the identities
-    (:func:`~ecgdl.signals.limb.limb_consistency_db` of the record assembled the way the digitizer does it,
-    :func:`~ecgdl.classical.resample.assemble_record`); -inf when no three limb leads are printed together."""
-    sig, _ = assemble_record(signals, fs_hz, n_samples, interpolation, max_spline_gap_s)
-    return float(np.nan_to_num(limb_consistency_db(with_polarity(sig, layout)), nan=-np.inf))
+def layout_consistency_db(signal_mv: np.ndarray, layout: str) -> float:
+    """How well the limb leads of a record assembled as printed (``signal_mv`` (T, 12), named as under ``layout``)
+    obey the identities (:func:`~ecgdl.signals.limb.limb_consistency_db` once the leads ``layout`` prints upside
+    down are turned back); -inf when no three limb leads are printed together."""
+    return float(np.nan_to_num(limb_consistency_db(with_polarity(signal_mv, layout)), nan=-np.inf))
 
 
 def cabrera_relabelled(
@@ -124,22 +117,18 @@ def cabrera_checked(
     geometry: PageGeometry,
     segs: list[LeadSegment],
     signals: list[SegmentSignal],
-    fs_hz: float,
-    n_samples: int,
-    interpolation: str = "cubic",
-    max_spline_gap_s: float = 0.08,
+    assemble: Callable[[list[SegmentSignal]], np.ndarray],
 ) -> tuple[PageGeometry, list[LeadSegment], list[SegmentSignal], dict[str, float]]:
     """(geometry, segments, signals, each naming's consistency in dB by layout name): named in Cabrera order
     (:func:`cabrera_relabelled`) when the limb leads then obey the identities clearly better
-    (:func:`better_layout`), else the inputs unchanged. Without a Cabrera twin only the layout's own score is
-    given."""
-    args = (fs_hz, n_samples, interpolation, max_spline_gap_s)
-    scores = {geometry.layout: layout_consistency_db(signals, geometry.layout, *args)}
+    (:func:`better_layout`), else the inputs unchanged. ``assemble``: traced signals -> the (T, 12) record as
+    printed, the way the digitizer assembles it. Without a Cabrera twin only the layout's own score is given."""
+    scores = {geometry.layout: layout_consistency_db(assemble(signals), geometry.layout)}
     relabelled = cabrera_relabelled(geometry, segs, signals)
     if relabelled is None:
         return geometry, segs, signals, scores
     twin = relabelled[0].layout
-    scores[twin] = layout_consistency_db(relabelled[2], twin, *args)
+    scores[twin] = layout_consistency_db(assemble(relabelled[2]), twin)
     if better_layout(scores[twin], scores[geometry.layout]):
         return (*relabelled, scores)
     return geometry, segs, signals, scores

@@ -17,7 +17,7 @@ from ecgdl.classical.assembly import segment_signals
 from ecgdl.classical.layoutcheck import SIX_ROW_ALTERNATIVES, better_layout, cabrera_checked, relaid
 from ecgdl.classical.meta import PageFindings
 from ecgdl.classical.page import LeadSegment, PageGeometry
-from ecgdl.classical.resample import SegmentSignal
+from ecgdl.classical.resample import SegmentSignal, assemble_record
 from ecgdl.classical.rhythm import rhythm_checked
 from ecgdl.classical.trace import RowTrace
 from ecgdl.classical.tracing import SegmentTracing
@@ -74,7 +74,9 @@ def _read_once(
     if detected:  # a forced layout names its rhythm lead and its limb leads' order too
         geometry, segs, signals = rhythm_checked(geometry, segs, signals, *assembly)
         if layout_check:
-            geometry, segs, signals, scores = cabrera_checked(geometry, segs, signals, *assembly)
+            geometry, segs, signals, scores = cabrera_checked(
+                geometry, segs, signals, lambda sigs: assemble_record(sigs, *assembly)[0]
+            )
     return SegmentReading(geometry, segs, traces, signals, scores)
 
 

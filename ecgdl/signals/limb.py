@@ -49,6 +49,19 @@ def _stretches(printed: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
     return [(int(a), int(b), np.flatnonzero(printed[a])) for a, b in zip(starts, ends, strict=True)]
 
 
+def _fitted_stretches(sig: np.ndarray, min_samples: int):
+    """(start, end, record columns, indices into ``LIMB_LEADS``, mix) of each stretch of at least ``min_samples``
+    samples where the same three or more limb leads are printed and determine I and II (``mix``: their rows of
+    :data:`LIMB_FROM_I_II`)."""
+    cols = np.array([LEAD_INDEX[name] for name in LIMB_LEADS])
+    if sig.shape[0] == 0:
+        return
+    for a, b, idx in _stretches(np.isfinite(sig[:, cols])):
+        mix = LIMB_FROM_I_II[idx]
+        if idx.size >= 3 and b - a >= min_samples and np.linalg.matrix_rank(mix) >= 2:
+            yield a, b, cols[idx], idx, mix
+
+
 def limb_weights(lead_weights: Mapping[str, float] | None = None) -> np.ndarray:
     """The weight of each of ``LIMB_LEADS`` (default 1) from ``lead_weights`` (lead name -> weight > 0); a name
     that is not a limb lead or a weight that is not positive is a ValueError naming it."""
@@ -97,25 +110,16 @@ def fit_limb_leads(
     sig = np.asarray(signal_mv, dtype=np.float64)
     if sig.ndim != 2 or sig.shape[1] != N_LEADS:
         raise ValueError(f"signal_mv must be (T, {N_LEADS}), got {sig.shape}")
-    cols = np.array([LEAD_INDEX[name] for name in LIMB_LEADS])
     w = limb_weights(lead_weights)
     out = sig.copy()
-    if sig.shape[0] == 0:
-        return out
-    printed = np.isfinite(sig[:, cols])
-    for a, b, idx in _stretches(printed):
-        if idx.size < 3 or b - a < min_samples:
-            continue
-        mix = LIMB_FROM_I_II[idx]
-        if np.linalg.matrix_rank(mix) < 2:
-            continue
-        y = sig[a:b, cols[idx]]
+    for a, b, cols, idx, mix in _fitted_stretches(sig, min_samples):
+        y = sig[a:b, cols]
         mean = y.mean(axis=0)
         wi = w[idx]
         # weighted normal equations: (A^T W A) beta = A^T W y, one 2x2 solve for the whole stretch
         normal = mix.T @ (wi[:, None] * mix)
         beta = np.linalg.solve(normal, mix.T @ (wi[:, None] * (y - mean).T))
-        out[a:b, cols[idx]] = (mix @ beta).T + mean
+        out[a:b, cols] = (mix @ beta).T + mean
     return out
 
 
@@ -129,17 +133,10 @@ def limb_consistency_db(signal_mv: np.ndarray, min_samples: int = 2) -> float:
     sig = np.asarray(signal_mv, dtype=np.float64)
     if sig.ndim != 2 or sig.shape[1] != N_LEADS:
         raise ValueError(f"signal_mv must be (T, {N_LEADS}), got {sig.shape}")
-    cols = np.array([LEAD_INDEX[name] for name in LIMB_LEADS])
-    printed = np.isfinite(sig[:, cols])
     energy = residual = 0.0
     counted = False
-    for a, b, idx in _stretches(printed) if sig.shape[0] else []:
-        if idx.size < 3 or b - a < min_samples:
-            continue
-        mix = LIMB_FROM_I_II[idx]
-        if np.linalg.matrix_rank(mix) < 2:
-            continue
-        y = sig[a:b, cols[idx]]
+    for a, b, cols, _, mix in _fitted_stretches(sig, min_samples):
+        y = sig[a:b, cols]
         y = y - y.mean(axis=0)
         beta, *_ = np.linalg.lstsq(mix, y.T, rcond=None)
         energy += float((y**2).sum())
