@@ -16,8 +16,9 @@ segments are traced:
 
 "Clearly" (:func:`better_layout`): by :data:`LAYOUT_MIN_GAIN_DB` in :func:`layout_consistency_db` (the residual
 of the least-squares fit of the limb leads printed together, :func:`~ecgdl.signals.limb.limb_consistency_db`),
-and to at least :data:`LAYOUT_MIN_DB`; otherwise the first reading stands. A reading keeps the page as printed until its record is assembled: :func:`with_polarity` then
-turns the leads the layout prints upside down (Cabrera's -aVR) the right way up.
+and to at least :data:`LAYOUT_MIN_DB`; otherwise the first reading stands. A reading keeps the page as printed
+until its record is assembled: :func:`with_polarity` then turns the leads the layout prints upside down
+(Cabrera's -aVR) the right way up.
 """
 
 from __future__ import annotations
