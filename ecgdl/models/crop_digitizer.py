@@ -40,10 +40,10 @@ from ecgdl.signals.limb import fit_limb_leads_with_check
 from ecgdl.signals.record import EcgRecord
 
 
-def page_polarity(meta: dict) -> np.ndarray:
+def page_polarity(meta: dict | None) -> np.ndarray:
     """(12,) the sign of each lead as the page prints it (-1: upside down, Cabrera's -aVR), from the geometry's
     ``layout`` (:func:`ecgdl.classical.layoutcheck.lead_polarity`); all 1 when the meta names no known layout."""
-    layout = meta.get("layout")
+    layout = (meta or {}).get("layout")
     return lead_polarity(layout) if layout in LAYOUTS else np.ones(len(LEADS))
 
 
@@ -249,17 +249,19 @@ class CropReadings:
     near_join: np.ndarray
     noise: float
     astray: np.ndarray | None = None
-    polarity: np.ndarray | None = None
     n_crops: int = 0
     n_crowded: int = 0
     crop_width_scale: float = 1.0
 
+    @property
+    def polarity(self) -> np.ndarray:
+        """(12,) the sign of each lead as the page prints it (:func:`page_polarity` of the classical meta)."""
+        return page_polarity(self.classical.meta)
+
     def classical_mv(self) -> np.ndarray:
         """The classical reading as the fusion takes it: as printed (``polarity``) and NaN where it went astray
         (``astray``)."""
-        sig = self.classical.signal_mv
-        if self.polarity is not None:
-            sig = sig * self.polarity
+        sig = self.classical.signal_mv * self.polarity
         return sig if self.astray is None else np.where(self.astray, np.nan, sig)
 
     def features(self) -> dict[str, np.ndarray]:
@@ -329,8 +331,7 @@ def read_with_crops(
     read worse: generated stained pages 18.48 -> 18.19 dB, damaged 19.57 -> 19.35 with the stretch)."""
     f = fusion or FusionConfig()
     base = geometry.digitize(image_rgb, fs_hz, n_samples)
-    polarity = page_polarity(base.meta)
-    printed_mv = base.signal_mv * polarity  # crops show the page as printed (Cabrera's -aVR upside down)
+    printed_mv = base.signal_mv * page_polarity(base.meta)  # the page as printed (Cabrera's -aVR upside down)
     noise = page_noise(base.meta)
     ppm = float(base.meta.get("px_per_mm") or 0.0)
     stroke_mm = float(base.meta.get("stroke_px", float("nan"))) / ppm if ppm > 0 else float("nan")
@@ -395,7 +396,6 @@ def read_with_crops(
         near_join=near_join,
         noise=noise,
         astray=astray & np.isfinite(network),
-        polarity=polarity,
         n_crops=n_crops,
         n_crowded=len(crowded),
         crop_width_scale=width_scale,
@@ -418,8 +418,7 @@ def fused_record(
     where the classical reading was left out as astray (``astray_samples``).
     """
     signal, w_net = fusion.fuse(readings.network_mv, readings.classical_mv(), readings.features())
-    if readings.polarity is not None:  # fused as printed; the leads printed upside down turned back
-        signal = signal * readings.polarity
+    signal = signal * readings.polarity  # fused as printed; the leads printed upside down turned back
     signal, limb_meta = fit_limb_leads_with_check(signal, fs_hz, limb_fit_weights)
     base = readings.classical
     meta = {
