@@ -3,9 +3,10 @@
 A page without a calibration pulse says its speed and gain only in print (ECG-Image-Kit and most carts put
 them in the footer). The vocabulary is a handful of strings, so no OCR engine is needed (and Tesseract, the
 usual one, is a system binary pip cannot install): each word-sized group of text-like ink is compared with
-every candidate string drawn in DejaVu Sans and stretched to the word's box (which absorbs condensed or wider
-fonts), by normalised correlation. A reading counts only when its best candidate is clearly ahead of the
-others of its kind, so a page without such print keeps the defaults.
+every candidate string drawn in a sans, a serif and a typewriter face and stretched to the word's box (which
+absorbs condensed or wider fonts), by normalised correlation; two words side by side are compared with the
+strings printed apart ("25 mm/s"). A reading counts only when its best candidate is clearly ahead of the others
+of its kind, so a page without such print keeps the defaults.
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["GAIN_TEXTS", "SPEED_TEXTS", "PrintedScales", "read_printed_scales", "word_boxes"]
+__all__ = ["GAIN_TEXTS", "SPEED_TEXTS", "PrintedScales", "read_printed_scales", "word_boxes", "word_pairs"]
 
 #: candidate strings and what they say
 SPEED_TEXTS: dict[str, float] = {"12.5mm/s": 12.5, "25mm/s": 25.0, "50mm/s": 50.0}
 GAIN_TEXTS: dict[str, float] = {"2.5mm/mV": 2.5, "5mm/mV": 5.0, "10mm/mV": 10.0, "20mm/mV": 20.0}
 _TEMPLATE_PX = 48  # candidates are drawn at this size, then stretched to each word's box
-#: DejaVu Sans, shipped with matplotlib (no system fonts needed); the renderer prints with it too
-_FONT_FILE = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+_MIN_HEIGHT_PX = 7  # words printed smaller (a screenshot's footer) cannot be told apart: "25mm/s", "12.5mm/s"
+#: the three families of type the candidates are drawn in, from the fonts matplotlib ships (no system fonts
+#: needed): DejaVu Sans, and Computer Modern's roman and typewriter faces, which the renderer never prints with
+_FONT_FILES = tuple(
+    Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
+    for name in ("DejaVuSans.ttf", "cmr10.ttf", "cmtt10.ttf")
+)
 
 
 @dataclass(frozen=True)
@@ -44,36 +50,66 @@ def word_boxes(
 ) -> list[tuple[int, int, int, int]]:
     """(x0, y0, x1, y1) boxes of words: characters of a text mask (bool H x W) joined across gaps under ~0.6 mm
     (letter spacing; a word space is wider), keeping boxes of text height that are wider than tall."""
+    return [
+        b for b in _groups(text, px_per_mm, min_height_mm, max_height_mm) if b[2] - b[0] >= 2 * (b[3] - b[1])
+    ]
+
+
+def _groups(
+    text: np.ndarray, px_per_mm: float, min_height_mm: float, max_height_mm: float
+) -> list[tuple[int, int, int, int]]:
+    """Boxes of characters joined across gaps under ~0.6 mm, of text height and at least ``_MIN_HEIGHT_PX``."""
     gap = max(1, round(0.6 * px_per_mm))
     joined = cv2.dilate(text.astype(np.uint8), np.ones((1, 2 * gap + 1), np.uint8))
     _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     boxes = []
     for x, y, w, h, _area in stats[1:]:
         x0, x1 = x + gap, x + w - gap  # undo the dilation
-        if not (min_height_mm * px_per_mm <= h <= max_height_mm * px_per_mm) or x1 - x0 < 2 * h:
-            continue
-        boxes.append((int(x0), int(y), int(x1), int(y + h)))
+        if max(min_height_mm * px_per_mm, _MIN_HEIGHT_PX) <= h <= max_height_mm * px_per_mm and x1 > x0:
+            boxes.append((int(x0), int(y), int(x1), int(y + h)))
     return boxes
 
 
-@lru_cache(maxsize=16)
-def _drawn(text: str) -> np.ndarray:
-    """``text`` drawn in DejaVu Sans at ``_TEMPLATE_PX`` px: alpha uint8 h x w, cropped to the font's box."""
-    font = ImageFont.truetype(str(_FONT_FILE), _TEMPLATE_PX)
+Box = tuple[int, int, int, int]
+
+
+def word_pairs(
+    text: np.ndarray, px_per_mm: float, min_height_mm: float = 1.2, max_height_mm: float = 6.0
+) -> list[tuple[Box, Box]]:
+    """Two words side by side on one line (the second starting within a word height of the first's end, their
+    heights overlapping by half), the first as wide as a number and the second as a unit: the boxes of a number
+    and its unit printed apart ("25 mm/s")."""
+    groups = _groups(text, px_per_mm, min_height_mm, max_height_mm)
+    out = []
+    for a in groups:
+        for b in groups:
+            overlap = min(a[3], b[3]) - max(a[1], b[1])
+            height = max(a[3], b[3]) - min(a[1], b[1])
+            if overlap < 0.5 * min(a[3] - a[1], b[3] - b[1]) or not 0 < b[0] - a[2] <= height:
+                continue
+            number, unit = a[2] - a[0], b[2] - b[0]  # "12.5" and "mm/mV" in any face
+            if number <= 3.5 * height and 1.5 * height <= unit <= 6 * height:
+                out.append((a, b))
+    return out
+
+
+@lru_cache(maxsize=64)
+def _drawn(text: str, font_file: Path) -> np.ndarray:
+    """``text`` drawn in ``font_file`` at ``_TEMPLATE_PX`` px, cropped to its ink: float32 h x w in [0, 1]."""
+    font = ImageFont.truetype(str(font_file), _TEMPLATE_PX)
     left, top, right, bottom = font.getbbox(text)
     canvas = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
     ImageDraw.Draw(canvas).text((-left, -top), text, font=font, fill=255)
     alpha = np.asarray(canvas)
-    alpha.setflags(write=False)
-    return alpha
-
-
-def _candidate(text: str, w: int, h: int) -> np.ndarray:
-    """Candidate ``text`` drawn, cropped to its ink and stretched to ``w`` x ``h`` px (float32 in [0, 1])."""
-    alpha = _drawn(text)
     ys, xs = np.nonzero(alpha > 64)
-    ink = alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    return cv2.resize(ink.astype(np.float32) / 255.0, (w, h), interpolation=cv2.INTER_AREA)
+    ink = alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255.0
+    ink.setflags(write=False)
+    return ink
+
+
+def _candidate(text: str, w: int, h: int, font_file: Path) -> np.ndarray:
+    """Candidate ``text`` drawn and stretched to ``w`` x ``h`` px (float32 in [0, 1])."""
+    return cv2.resize(_drawn(text, font_file), (w, h), interpolation=cv2.INTER_AREA)
 
 
 def _ncc(a: np.ndarray, b: np.ndarray) -> float:
@@ -82,18 +118,34 @@ def _ncc(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / den) if den > 0 else 0.0
 
 
+def _score(word: np.ndarray, text: str) -> float:
+    """How well ``word`` (ink h x w) matches ``text`` drawn in any of the faces, stretched to it."""
+    h, w = word.shape
+    return max(_ncc(word, _candidate(text, w, h, f)) for f in _FONT_FILES)
+
+
 def _best(
     words: list[np.ndarray], texts: dict[str, float], min_score: float, min_margin: float
 ) -> tuple[float | None, float]:
+    """The value of the best-matching candidate over ``words`` (each candidate also with a space before its
+    unit), when it scores ``min_score`` and leads every other value by ``min_margin``; and its score."""
+    variants = {**texts, **{_spaced(t): v for t, v in texts.items() if "mm" in t}}
     best_value, best_score = None, 0.0
     for word in words:
-        h, w = word.shape
-        scores = {t: _ncc(word, _candidate(t, w, h)) for t in texts}
-        ranked = sorted(scores.values(), reverse=True)
+        by_value: dict[float, float] = {}
+        for t, v in variants.items():
+            by_value[v] = max(by_value.get(v, -1.0), _score(word, t))
+        ranked = [*sorted(by_value.values(), reverse=True), -1.0]
         top = ranked[0]
         if top > best_score and top >= min_score and top - ranked[1] >= min_margin:
-            best_value, best_score = texts[max(scores, key=scores.get)], top
+            best_value, best_score = max(by_value, key=by_value.get), top
     return best_value, best_score
+
+
+def _spaced(text: str) -> str:
+    """``text`` with a space before its unit ("25mm/s" -> "25 mm/s")."""
+    i = text.index("mm")
+    return f"{text[:i]} {text[i:]}"
 
 
 def read_printed_scales(
@@ -113,7 +165,35 @@ def read_printed_scales(
         min_margin: how far it must lead the runner-up of its kind ("25mm/s" against "50mm/s").
     """
     ink = text.astype(np.float32) if weight is None else np.where(text, weight, 0.0).astype(np.float32)
-    words = [ink[y0:y1, x0:x1] for x0, y0, x1, y1 in word_boxes(text, px_per_mm)]
-    speed, speed_score = _best(words, SPEED_TEXTS, min_score, min_margin)
-    gain, gain_score = _best(words, GAIN_TEXTS, min_score, min_margin)
+    words = [_cut(ink, box) for box in word_boxes(text, px_per_mm)]
+    pairs = [(_cut(ink, a), _cut(ink, b)) for a, b in word_pairs(text, px_per_mm)]
+    readings = {}
+    for kind, texts in (("speed", SPEED_TEXTS), ("gain", GAIN_TEXTS)):
+        joined = _best(words, texts, min_score, min_margin)
+        apart = _best_apart(pairs, texts, min_score, min_margin)
+        readings[kind] = max(joined, apart, key=lambda r: (r[0] is not None, r[1]))
+    (speed, speed_score), (gain, gain_score) = readings["speed"], readings["gain"]
     return PrintedScales(speed, gain, speed_score, gain_score)
+
+
+def _cut(ink: np.ndarray, box: Box) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return ink[y0:y1, x0:x1]
+
+
+def _best_apart(
+    pairs: list[tuple[np.ndarray, np.ndarray]], texts: dict[str, float], min_score: float, min_margin: float
+) -> tuple[float | None, float]:
+    """The best reading of numbers printed apart from their unit: the second word must match the unit (all of
+    ``texts`` share one), and the first one number clearly better than the others (a number's share of the
+    whole string is too small to tell "10 mm/mV" from "20 mm/mV" reliably)."""
+    unit = next(iter(texts))[next(iter(texts)).index("mm") :]
+    numbers = {t[: t.index("mm")]: v for t, v in texts.items()}
+    best_value, best_score = None, 0.0
+    for number, word in pairs:
+        if _score(word, unit) < min_score - 0.1:  # a gate: the number decides, and must be clear
+            continue
+        value, score = _best([number], numbers, min_score, min_margin)
+        if value is not None and score > best_score:
+            best_value, best_score = value, score
+    return best_value, best_score

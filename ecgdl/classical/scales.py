@@ -27,7 +27,15 @@ from ecgdl.classical.gridremoval import InkMap, text_like_components, with_split
 from ecgdl.classical.ink import PageInk
 from ecgdl.classical.page import Pulse, RowBand
 from ecgdl.classical.printed import PrintedScales, read_printed_scales
-from ecgdl.classical.pulse import detect_pulse, gain_from_pulse, refine_pulse_edges, speed_from_pulse
+from ecgdl.classical.pulse import (
+    STANDARD_GAINS_MM_PER_MV,
+    STANDARD_SPEEDS_MM_PER_S,
+    detect_pulse,
+    gain_from_pulse,
+    refine_pulse_edges,
+    snap,
+    speed_from_pulse,
+)
 from ecgdl.classical.trace import RowTrace
 from ecgdl.classical.tracing import RowTracer
 from ecgdl.constants import STANDARD_GAIN_MM_PER_MV, STANDARD_SPEED_MM_PER_S
@@ -295,16 +303,50 @@ def page_scales(
         return Scales(cal.px_per_mm_x * speed, cal.px_per_mm_y * gain, gain, speed, method)
     speed = rules.speed_mm_per_s or rules.default_speed_mm_per_s
     gain = rules.gain_mm_per_mv or rules.default_gain_mm_per_mv
+    width = float(np.median([r.width_px for r in rows])) if rows else 0.0
     if all_p:
         px_per_mv = float(np.median([p.height_px for p in all_p])) / rules.pulse_mv
         # Signal ink joining a pulse's inner edge (a lead ending on a steep wave) can only widen the pulse:
         # the narrower half of the widths is the clean one.
         ws = np.sort([p.width_px for p in all_p])
-        px_per_s = float(np.mean(ws[: max(1, (ws.size + 1) // 2)])) / rules.pulse_s
+        width_px = float(np.mean(ws[: max(1, (ws.size + 1) // 2)]))
+        px_per_s = _pulse_px_per_s(width_px, px_per_mv * rules.pulse_mv, width, duration_s, rules)
         return Scales(px_per_s, px_per_mv, gain, speed, "pulse")
-    width = float(np.median([r.width_px for r in rows]))
     _, px_per_s, px_per_mv = calibrate_from_layout(width, duration_s, speed, gain)
     return Scales(px_per_s, px_per_mv, gain, speed, "layout")
+
+
+def _pulse_px_per_s(
+    width_px: float, height_px: float, row_width_px: float, duration_s: float, rules: ScaleRules
+) -> float:
+    """px/s on a page without a grid, from its pulses' width and height (``height_px`` is ``rules.pulse_mv``)
+    and its rows' width.
+
+    A pulse's height is 1 mV on every machine, its duration is not (0.2 s on ECG-Image-Kit's pages, 0.07-0.2 s
+    on other printouts). A pulse of the standard duration has one of the aspects the standard gains and speeds
+    give it (0.2 s at 25 mm/s and 10 mm/mV: 5 mm by 10 mm); a pulse of another aspect is taken as narrower
+    than standard, and its height at the default gain and speed gives px/s. Either way the rows cannot hold
+    more than the recording: a scale under which they would (by a tenth of it and a pulse) gives way to the
+    rows spanning the recording.
+    """
+    speed = rules.speed_mm_per_s or rules.default_speed_mm_per_s
+    gain = rules.gain_mm_per_mv or rules.default_gain_mm_per_mv
+    aspects = tuple(
+        sorted(
+            {
+                rules.pulse_s * v / (g * rules.pulse_mv)
+                for v in STANDARD_SPEEDS_MM_PER_S
+                for g in STANDARD_GAINS_MM_PER_MV
+            }
+        )
+    )
+    if snap(width_px / height_px, aspects, 0.15) is not None:
+        px_per_s = width_px / rules.pulse_s
+    else:
+        px_per_s = height_px / rules.pulse_mv / gain * speed  # the paper's mm square
+    if row_width_px > 0 and row_width_px / px_per_s > 1.1 * duration_s + rules.pulse_s:
+        px_per_s = row_width_px / duration_s
+    return px_per_s
 
 
 def read_print(marks: PageInk, px_per_mm: float) -> PrintedScales:

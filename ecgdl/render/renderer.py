@@ -43,6 +43,9 @@ class RenderConfig:
     gain_mm_per_mv: float = 10.0
     grid_colour: str = "red"
     pulse: str = "none"  # start | end | both | none
+    # how long the pulse's top lasts, s: 0.2 s on ECG-Image-Kit's pages, 0.07-0.2 s on other machines' printouts;
+    # a narrower pulse keeps the 0.2-s slot (the trace begins where it would after a 0.2-s pulse)
+    pulse_width_s: float = 0.2
     line_width_mm: float = 0.22
     trace_rgb: tuple[int, int, int] = (0, 0, 0)
     left_mm: float = 10.0  # where the first column (or the pulse) starts; 0-2 mm: leads from the page's edge
@@ -85,6 +88,8 @@ class RenderConfig:
             raise ValueError(f"dpi must be within 50-600, got {self.dpi}")
         if self.speed_mm_per_s <= 0 or self.gain_mm_per_mv <= 0:
             raise ValueError("speed_mm_per_s and gain_mm_per_mv must be positive")
+        if not 0.0 < self.pulse_width_s <= _PULSE_WIDTH_S:
+            raise ValueError(f"pulse_width_s must be within (0, {_PULSE_WIDTH_S}], got {self.pulse_width_s}")
         if self.separator_width_mm is not None and self.separator_width_mm <= 0:
             raise ValueError(f"separator_width_mm must be positive or None, got {self.separator_width_mm}")
         if not 1 <= self.stroke_supersample <= 4:
@@ -118,7 +123,8 @@ class RenderConfig:
         return max(6, round(self.font_pt / 72.0 * self.dpi))
 
 
-# Calibration pulse: a 1 mV step 0.2 s wide, and the trace begins 0.2 s after the pulse's first point.
+# Calibration pulse: a 1 mV step 0.2 s wide (or RenderConfig.pulse_width_s), and the trace begins 0.2 s after the
+# pulse's first point.
 _PULSE_PRE_S, _PULSE_WIDTH_S, _PULSE_POST_S, _PULSE_GAP_MM = 0.0, 0.2, 0.0, 0.0
 # A start pulse is drawn as ECG-Image-Kit draws it: a polyline through samples of the record's rate, 2 at 0 mV,
 # 0.2 s at 1 mV and 2 at 0 mV, so its edges are one-sample ramps whose centres lie 1.5 samples after its first
@@ -344,8 +350,8 @@ def render_ecg(
     for kind, x in geom.pulses_x0_px:
         for base in geom.row_baselines_y_px:
             xa = x + _PULSE_PRE_S * px_per_s
-            xb = xa + _PULSE_WIDTH_S * px_per_s
-            xe = xb + _PULSE_POST_S * px_per_s
+            xb = xa + config.pulse_width_s * px_per_s
+            xe = xa + (_PULSE_WIDTH_S + _PULSE_POST_S) * px_per_s
             top = base - px_per_mv
             if kind == "start":
                 k = _PULSE_LEAD_SAMPLES
@@ -457,6 +463,7 @@ def _style_meta(config: RenderConfig) -> dict:
         "line_width_mm": float(config.line_width_mm),
         "header_lines": config.header_lines if config.header else 0,
         "footer_lines": config.footer_lines if config.footer else 0,
+        "pulse_width_s": float(config.pulse_width_s),
     }
 
 

@@ -90,6 +90,7 @@ class RenderSampler:
     font_pt: tuple[float, float] | None = None  # text size range
     header_lines: Sequence[int | None] | None = None  # block sizes; null entries: the three-line header
     footer_lines: Sequence[int | None] | None = None
+    pulse_widths_s: Sequence[float] | None = None  # how long a pulse's top lasts, e.g. [0.2, 0.12, 0.08]
     # a second sampler (its options, or a RenderSampler) that draws this share of the pages, e.g. Kaggle pages
     # among varied ones
     alternative: dict | RenderSampler | None = None
@@ -125,7 +126,16 @@ class RenderSampler:
                 _check_range(name, r, 0.0, 100.0)
         _check_range("rows_top_fraction", self.rows_top_fraction, 0.0, 0.8)
         _check_range("font_pt", self.font_pt, 1.0, 40.0)
-        for name in ("separators", "grid_styles", "trace_rgbs", "fonts", "header_lines", "footer_lines"):
+        names = (
+            "separators",
+            "grid_styles",
+            "trace_rgbs",
+            "fonts",
+            "header_lines",
+            "footer_lines",
+            "pulse_widths_s",
+        )
+        for name in names:
             _check_choices(name, getattr(self, name))
         for style in self.grid_styles or ():
             RenderConfig(grid_style=style)
@@ -137,6 +147,8 @@ class RenderSampler:
             RenderConfig(header_lines=n)
         for n in self.footer_lines or ():
             RenderConfig(footer_lines=n)
+        for width in self.pulse_widths_s or ():
+            RenderConfig(pulse_width_s=width)
         if not 0.0 <= self.alternative_share <= 1.0:
             raise ValueError(f"alternative_share must be within 0-1, got {self.alternative_share}")
         if self.alternative is not None and not isinstance(self.alternative, RenderSampler):
@@ -201,4 +213,6 @@ class RenderSampler:
             if choices is not None:
                 n = _choice(rng, list(choices))
                 out[name] = None if n is None else int(n)
+        if self.pulse_widths_s is not None:
+            out["pulse_width_s"] = float(_choice(rng, list(self.pulse_widths_s)))
         return out

@@ -136,6 +136,7 @@ def _style_columns(style: dict[str, Any]) -> dict[str, Any]:
         "leads_from_edge": float(style.get("left_mm", 10.0)) < 3.0,
         "trace": "black" if max(trace) < 60 else "coloured",
         "text_blocks": bool(style.get("header_lines") or style.get("footer_lines")),
+        "pulse_width_s": style.get("pulse_width_s", 0.2),
     }
 
 
@@ -155,6 +156,7 @@ CONDITIONS = (
     "leads_from_edge",
     "trace",
     "text_blocks",
+    "pulse_width_s",
 )
 
 

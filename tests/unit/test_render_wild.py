@@ -244,3 +244,34 @@ def test_wild_pages_render_with_exact_truth() -> None:
             np.testing.assert_allclose(
                 p.points_xy[:, 1], p.baseline_y_px - p.polarity * values * truth.px_per_mv
             )
+
+
+@pytest.mark.parametrize("pulse", ["start", "end"])
+def test_a_narrower_pulse_keeps_the_leads_where_they_were(pulse: str) -> None:
+    record = _record()
+    kw = {"dpi": 100.0, "pulse": pulse, "header": False, "grid_style": "none"}
+    _, standard = render_ecg(record, RenderConfig(**kw), np.random.default_rng(0))
+    image, narrow = render_ecg(record, RenderConfig(pulse_width_s=0.08, **kw), np.random.default_rng(0))
+    for a, b in zip(standard.panels, narrow.panels, strict=True):
+        np.testing.assert_array_equal(a.points_xy, b.points_xy)
+    for (x0, y0, x1, y1), (u0, v0, u1, v1) in zip(
+        standard.pulse_boxes_xyxy, narrow.pulse_boxes_xyxy, strict=True
+    ):
+        assert (u0, v0, v1) == (x0, y0, y1)  # rises where it did, 1 mV high
+        assert x1 - x0 == pytest.approx(0.2 * standard.px_per_s)
+        assert u1 - u0 == pytest.approx(0.08 * narrow.px_per_s)
+    ink = image.min(axis=2) < 128
+    for u0, v0, u1, _ in narrow.pulse_boxes_xyxy:  # its top is inked over 0.08 s and not beyond
+        assert ink[round(v0) - 1 : round(v0) + 2, round((u0 + u1) / 2)].any()
+        assert not ink[round(v0) - 1 : round(v0) + 2, round(u1 + 0.05 * narrow.px_per_s)].any()
+    with pytest.raises(ValueError, match="pulse_width_s"):
+        RenderConfig(pulse_width_s=0.3)
+
+
+def test_the_wild_preset_draws_narrower_pulses() -> None:
+    import yaml
+
+    options = yaml.safe_load((CONF / "render" / "wild.yaml").read_text())
+    sampler = RenderSampler(**{k: options[k] for k in ("pulses", "pulse_widths_s")})
+    widths = {sampler.sample(np.random.default_rng(i)).pulse_width_s for i in range(60)}
+    assert widths == set(options["pulse_widths_s"]) and min(widths) < 0.1

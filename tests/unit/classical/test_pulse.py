@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from ecgdl.classical import ClassicalDigitizer
-from ecgdl.classical.calibration import estimate_grid
+from ecgdl.classical.calibration import GridCalibration, estimate_grid
 from ecgdl.classical.gridremoval import extract_ink
+from ecgdl.classical.page import Pulse, RowBand
 from ecgdl.classical.pulse import detect_pulse, gain_from_pulse, speed_from_pulse
+from ecgdl.classical.scales import ScaleRules, page_scales
 from ecgdl.classical.trace import extract_row_trace
 from ecgdl.constants import LEADS
 from ecgdl.signals.record import EcgRecord
@@ -264,3 +266,49 @@ def test_a_steady_rhythm_on_a_page_without_grid_is_not_taken_for_the_grid() -> N
     assert out.meta["grid_found"] is False and out.meta["calibration"] == "pulse"
     assert out.meta["px_per_mm"] == pytest.approx(truth.px_per_mm, rel=0.02)
     assert snr_db(truth.record.signal_mv, out.signal_mv, fs) > 15.0  # measured 21.0
+
+
+def _no_grid_scales(width_mm: float, height_mm: float, row_mm: float, ppm: float = 4.0):
+    """page_scales of a page without a grid whose four rows each start with a pulse ``width_mm`` by
+    ``height_mm`` and span ``row_mm``."""
+    cal = GridCalibration(ppm, ppm, False, method="prior")
+    rows = [RowBand(100.0 + 60 * r, 20.0, 20.0 + row_mm * ppm, 1000.0) for r in range(4)]
+    pulses = {
+        r: [
+            Pulse(
+                "start",
+                20.0,
+                24.0,
+                24.0 + width_mm * ppm,
+                40.0,
+                row.baseline_y_px,
+                row.baseline_y_px - height_mm * ppm,
+            )
+        ]
+        for r, row in enumerate(rows)
+    }
+    return page_scales(cal, pulses, rows, 10.0, ScaleRules())
+
+
+@pytest.mark.parametrize(("width_mm", "height_mm"), [(5.0, 10.0), (5.0, 20.0), (10.0, 10.0), (5.0, 5.0)])
+def test_a_pulse_of_standard_aspect_gives_px_per_s_by_its_width(width_mm: float, height_mm: float) -> None:
+    # 0.2 s at 25 or 50 mm/s and 5, 10 or 20 mm/mV: the width is 0.2 s whatever the gain
+    scales = _no_grid_scales(width_mm, height_mm, row_mm=250.0)
+    assert scales.method == "pulse"
+    assert scales.px_per_s == pytest.approx(width_mm * 4.0 / 0.2)
+    assert scales.px_per_mv == pytest.approx(height_mm * 4.0)
+
+
+@pytest.mark.parametrize("pulse_s", [0.16, 0.12, 0.08])
+def test_a_narrower_pulse_gives_px_per_s_by_its_height(pulse_s: float) -> None:
+    # other machines' pulses last 0.07-0.2 s: 25 mm/s, 10 mm/mV, a pulse_s-wide pulse 10 mm high
+    scales = _no_grid_scales(25.0 * pulse_s, 10.0, row_mm=250.0)
+    assert scales.px_per_s == pytest.approx(25.0 * 4.0)  # 25 mm/s at 4 px/mm, not width / 0.2 s
+    assert scales.px_per_mv == pytest.approx(40.0)
+
+
+def test_rows_cannot_hold_more_than_the_recording() -> None:
+    # a 2-mm pulse 8 mm high (aspect 0.25: 0.2 s at 20 mm/mV, by its look) on rows 250 mm long: read by its
+    # width the rows would hold 25 s of a 10-s recording, so the rows set the scale
+    scales = _no_grid_scales(2.0, 8.0, row_mm=250.0)
+    assert scales.px_per_s == pytest.approx(250.0 * 4.0 / 10.0)
