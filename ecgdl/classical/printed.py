@@ -187,7 +187,8 @@ def _best_apart(
     """The best reading of numbers printed apart from their unit: the second word must match the unit (all of
     ``texts`` share one), and the first one number clearly better than the others (a number's share of the
     whole string is too small to tell "10 mm/mV" from "20 mm/mV" reliably)."""
-    unit = next(iter(texts))[next(iter(texts)).index("mm") :]
+    first = next(iter(texts))
+    unit = first[first.index("mm") :]
     numbers = {t[: t.index("mm")]: v for t, v in texts.items()}
     best_value, best_score = None, 0.0
     for number, word in pairs:

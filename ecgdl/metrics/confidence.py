@@ -8,7 +8,8 @@ leads that could not be traced, is less sure too. :class:`ConfidenceModel` is a 
 pages with exact truth by ``scripts/calibrate_confidence.py`` (:func:`fit_confidence`); its coefficients live in the
 configs (``confidence:`` in conf/predict.yaml and conf/evaluate.yaml).
 
-What it cannot see: a page read consistently at the wrong gain or speed (Einthoven holds at any scale).
+What it cannot see: a page read consistently at the wrong gain or speed (Einthoven holds at any scale). A
+reading that leaves almost every sample unread tests the identities on too few samples to count.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
+from ecgdl.constants import LEAD_INDEX, LIMB_LEADS
 from ecgdl.signals.einthoven import einthoven_consistency_db
 from ecgdl.signals.limb import limb_consistency_db
 
@@ -29,6 +31,15 @@ __all__ = ["FEATURES", "ConfidenceModel", "confidence_features", "fit_confidence
 FEATURES: tuple[str, ...] = ("einthoven_db", "goldberger_db", "grid_found", "missing_leads")
 #: Consistency figures are clipped to this range (dB): a perfect reading's are unbounded.
 _CLIP_DB = (-10.0, 40.0)
+#: Limb-lead consistency counts only when three limb leads were read together for this long (a beat at 60 bpm);
+#: under it both figures take the range's floor.
+MIN_TESTED_S = 1.0
+
+
+def _limb_seconds(signal_mv: np.ndarray, fs_hz: float) -> float:
+    """How long at least three limb leads of ``signal_mv`` (T x 12, NaN where not read) hold values together."""
+    limb = np.isfinite(np.asarray(signal_mv, np.float64)[:, [LEAD_INDEX[n] for n in LIMB_LEADS]])
+    return float(np.count_nonzero(limb.sum(axis=1) >= 3)) / float(fs_hz)
 
 
 def confidence_features(
@@ -37,7 +48,8 @@ def confidence_features(
     """The reading's :data:`FEATURES`: limb-lead consistency before any fit to Einthoven / Goldberger (the
     digitizer's ``raw_*`` figures when it fitted them, else measured on ``signal_mv``; a relation no samples test
     takes :func:`~ecgdl.signals.limb.limb_consistency_db`'s figure), whether a grid gave the
-    scale (1 when the digitizer does not say), and how many leads could not be traced."""
+    scale (1 when the digitizer does not say), and how many leads could not be traced. Consistency measured on
+    less than :data:`MIN_TESTED_S` of three limb leads read together counts as the worst."""
     meta = meta or {}
     if "raw_einthoven_db" in meta:
         e_db, g_db = float(meta["raw_einthoven_db"]), float(meta["raw_goldberger_db"])
@@ -50,6 +62,10 @@ def confidence_features(
     # unmeasured: the consistency of whichever limb leads it prints together stands in for it
     e_db = limb_db if np.isnan(e_db) else e_db
     g_db = limb_db if np.isnan(g_db) else g_db
+    if _limb_seconds(signal_mv, fs_hz) < MIN_TESTED_S:
+        # a reading that leaves three limb leads together for less than a beat tests nothing: a few samples of
+        # a page read sideways agree as well as a whole page read right
+        e_db = g_db = np.nan
     missing = len(meta.get("missing_leads") or []) + len(meta.get("leads_from_einthoven") or [])
     return {
         "einthoven_db": float(np.clip(np.nan_to_num(e_db, nan=_CLIP_DB[0]), *_CLIP_DB)),

@@ -78,6 +78,25 @@ def test_a_relation_no_samples_test_takes_the_consistency_of_the_limb_leads_prin
     assert measured["einthoven_db"] == measured["goldberger_db"] < 10.0
 
 
+def test_consistency_on_less_than_a_beat_of_limb_leads_counts_as_the_worst() -> None:
+    """A page read sideways left 50 samples of every lead (0.1 s): they agreed (Einthoven 31 dB) and the
+    reading passed as confident. Three limb leads read together for under a second test nothing."""
+    rng = np.random.default_rng(3)
+    full = _limb_record(rng, True)
+    meta = {"raw_einthoven_db": 30.8, "raw_goldberger_db": 16.3}
+    for seconds, tested in ((0.1, False), (0.9, False), (1.0, True), (2.5, True)):
+        sig = np.full((N, 12), np.nan)
+        n = round(seconds * FS)
+        sig[1000 : 1000 + n] = full[1000 : 1000 + n]
+        feats = confidence_features(sig, FS, meta)
+        expected = (30.8, 16.3) if tested else (-10.0, -10.0)
+        assert (feats["einthoven_db"], feats["goldberger_db"]) == pytest.approx(expected), seconds
+    # two limb leads for the whole record are not three together
+    sig = np.full((N, 12), np.nan)
+    sig[:, :2] = full[:, :2]
+    assert confidence_features(sig, FS, meta)["einthoven_db"] == -10.0
+
+
 def test_fitted_confidence_separates_consistent_from_inconsistent_readings() -> None:
     rng = np.random.default_rng(1)
     e_db = np.r_[rng.normal(20, 4, 60), rng.normal(2, 3, 60)]
