@@ -22,6 +22,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 __all__ = ["GAIN_TEXTS", "SPEED_TEXTS", "PrintedScales", "read_printed_scales", "word_boxes", "word_pairs"]
 
+#: a word's (x0, y0, x1, y1) in page pixels
+Box = tuple[int, int, int, int]
 #: candidate strings and what they say
 SPEED_TEXTS: dict[str, float] = {"12.5mm/s": 12.5, "25mm/s": 25.0, "50mm/s": 50.0}
 GAIN_TEXTS: dict[str, float] = {"2.5mm/mV": 2.5, "5mm/mV": 5.0, "10mm/mV": 10.0, "20mm/mV": 20.0}
@@ -47,7 +49,7 @@ class PrintedScales:
 
 def word_boxes(
     text: np.ndarray, px_per_mm: float, min_height_mm: float = 1.2, max_height_mm: float = 6.0
-) -> list[tuple[int, int, int, int]]:
+) -> list[Box]:
     """(x0, y0, x1, y1) boxes of words: characters of a text mask (bool H x W) joined across gaps under ~0.6 mm
     (letter spacing; a word space is wider), keeping boxes of text height that are wider than tall."""
     return [
@@ -55,9 +57,7 @@ def word_boxes(
     ]
 
 
-def _groups(
-    text: np.ndarray, px_per_mm: float, min_height_mm: float, max_height_mm: float
-) -> list[tuple[int, int, int, int]]:
+def _groups(text: np.ndarray, px_per_mm: float, min_height_mm: float, max_height_mm: float) -> list[Box]:
     """Boxes of characters joined across gaps under ~0.6 mm, of text height and at least ``_MIN_HEIGHT_PX``."""
     gap = max(1, round(0.6 * px_per_mm))
     joined = cv2.dilate(text.astype(np.uint8), np.ones((1, 2 * gap + 1), np.uint8))
@@ -68,9 +68,6 @@ def _groups(
         if max(min_height_mm * px_per_mm, _MIN_HEIGHT_PX) <= h <= max_height_mm * px_per_mm and x1 > x0:
             boxes.append((int(x0), int(y), int(x1), int(y + h)))
     return boxes
-
-
-Box = tuple[int, int, int, int]
 
 
 def word_pairs(
