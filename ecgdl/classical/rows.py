@@ -2,9 +2,9 @@
 first and last samples lie once the pulses and scales are known.
 
 * :func:`ink_and_rows`: the page's ink (:func:`~ecgdl.classical.ink.page_ink_map`) and its rows of trace
-  (:func:`~ecgdl.classical.layout.find_rows`); a faint trace that gives fewer than three rows gets a second
-  try at a lower ink threshold. :func:`layout_rows` picks the layout
-  (:func:`~ecgdl.classical.layout.choose_layout`).
+  (:func:`~ecgdl.classical.layout.find_rows`); a faint trace that gives fewer than three rows, or rows too
+  short to be rows of trace (black text lines over a grey trace), gets a second try at a lower ink threshold.
+  :func:`layout_rows` picks the layout (:func:`~ecgdl.classical.layout.choose_layout`).
 * :func:`settle_rows`: a straight lead-in or lead-out longer than ``min_straight_lead_s`` (a grid line or rule
   running into the trace, :func:`~ecgdl.classical.scales.straight_lead`) is cut; rows reaching beyond the
   others are cut back (:func:`align_rows`); each row's ends are placed at its first and last samples, after a
@@ -23,6 +23,10 @@ from ecgdl.classical.ink import page_ink_map
 from ecgdl.classical.layout import choose_layout, find_rows, stroke_end
 from ecgdl.classical.page import Pulse, RowBand
 from ecgdl.digitizer import DigitizationError
+
+#: Every layout's rows hold the whole recording (10 s: 250 mm at 25 mm/s, 125 mm even at 12.5 mm/s); rows of
+#: ink found shorter than this are text lines.
+MIN_ROW_MM = 100.0
 
 __all__ = [
     "agree_row_ends",
@@ -49,12 +53,20 @@ def ink_and_rows(
     (:func:`~ecgdl.classical.ink.page_ink_map`)."""
     ink = page_ink_map(page, px_per_mm, None, prob, paper, prob_mode)
     rows = find_rows(ink.mask, px_per_mm, follow_mm=follow_mm)
-    if len(rows) < 3:
+    short = _short_rows(rows, px_per_mm)
+    if len(rows) < 3 or short:
         faint = page_ink_map(page, px_per_mm, max(0.1, 0.45 * ink.threshold), prob, paper, prob_mode)
         rows_f = find_rows(faint.mask, px_per_mm, follow_mm=follow_mm)
-        if len(rows_f) > len(rows):
+        rows_of_trace = len(rows_f) >= 3 and not _short_rows(rows_f, px_per_mm)
+        if rows_of_trace or (len(rows) < 3 and len(rows_f) > len(rows)):
             ink, rows = faint, rows_f
     return ink, rows
+
+
+def _short_rows(rows: list[RowBand], px_per_mm: float, min_mm: float = MIN_ROW_MM) -> bool:
+    """Whether the rows found are too short for rows of trace (their median extent under ``min_mm``): lines of
+    black header text win over a faint grey trace that the page's ink threshold, set by the text, left out."""
+    return bool(rows) and float(np.median([r.width_px for r in rows])) < min_mm * px_per_mm
 
 
 def layout_rows(
