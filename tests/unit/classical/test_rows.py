@@ -146,3 +146,31 @@ def test_every_lead_starts_where_its_first_sample_was_drawn(
         errors.append((seg["x0_px"] - panel.points_xy[0, 0]) / step_px)
     assert len(errors) == 13
     assert np.abs(errors).max() < 0.3, np.round(errors, 2)
+
+
+def test_black_header_lines_do_not_hide_a_faint_grey_trace() -> None:
+    """Six lines of black header text set the page's ink threshold, and a grey trace falls under it: the text
+    lines (under 100 mm long) were taken for the page's four rows and the page read as 3x4+II. Rows that short
+    are no rows of trace, so the ink is taken again at a lower threshold and the three trace rows are found."""
+    from ecgdl.classical.rows import MIN_ROW_MM, ink_and_rows
+    from ecgdl.render import RenderConfig, render_ecg
+
+    config = RenderConfig(
+        layout="3x4",
+        dpi=100.0,
+        grid_style="none",
+        trace_rgb=(120, 120, 120),
+        line_width_mm=0.3,
+        header_lines=6,
+    )
+    image, truth = render_ecg(plain_record(), config, np.random.default_rng(1))
+    ink, rows = ink_and_rows(image, truth.px_per_mm, None, follow_mm=2.5)
+    assert len(rows) == 3
+    for row, y in zip(rows, truth.row_baselines_y_px, strict=True):
+        assert abs(row.baseline_y_px - y) <= 1.0 * truth.px_per_mm
+        assert row.width_px >= MIN_ROW_MM * truth.px_per_mm
+    assert ink.threshold < 0.3  # the faint ink
+    # a page of black trace keeps its ink and rows as they were
+    black, truth = render_ecg(plain_record(), RenderConfig(layout="3x4", dpi=100.0), np.random.default_rng(1))
+    ink, rows = ink_and_rows(black, truth.px_per_mm, None, follow_mm=2.5)
+    assert len(rows) == 3 and ink.threshold >= 0.25
