@@ -28,6 +28,7 @@ Box = tuple[int, int, int, int]
 SPEED_TEXTS: dict[str, float] = {"12.5mm/s": 12.5, "25mm/s": 25.0, "50mm/s": 50.0}
 GAIN_TEXTS: dict[str, float] = {"2.5mm/mV": 2.5, "5mm/mV": 5.0, "10mm/mV": 10.0, "20mm/mV": 20.0}
 _TEMPLATE_PX = 48  # candidates are drawn at this size, then stretched to each word's box
+_WORD_HEIGHT_MM = (1.2, 6.0)  # the heights a word of print may have
 _MIN_HEIGHT_PX = 7  # words printed smaller (a screenshot's footer) cannot be told apart: "25mm/s", "12.5mm/s"
 #: the three families of type the candidates are drawn in, from the fonts matplotlib ships (no system fonts
 #: needed): DejaVu Sans, and Computer Modern's roman and typewriter faces, which the renderer never prints with
@@ -48,13 +49,19 @@ class PrintedScales:
 
 
 def word_boxes(
-    text: np.ndarray, px_per_mm: float, min_height_mm: float = 1.2, max_height_mm: float = 6.0
+    text: np.ndarray,
+    px_per_mm: float,
+    min_height_mm: float = _WORD_HEIGHT_MM[0],
+    max_height_mm: float = _WORD_HEIGHT_MM[1],
 ) -> list[Box]:
     """(x0, y0, x1, y1) boxes of words: characters of a text mask (bool H x W) joined across gaps under ~0.6 mm
     (letter spacing; a word space is wider), keeping boxes of text height that are wider than tall."""
-    return [
-        b for b in _groups(text, px_per_mm, min_height_mm, max_height_mm) if b[2] - b[0] >= 2 * (b[3] - b[1])
-    ]
+    return _wide(_groups(text, px_per_mm, min_height_mm, max_height_mm))
+
+
+def _wide(groups: list[Box]) -> list[Box]:
+    """The groups wider than twice their height: words."""
+    return [b for b in groups if b[2] - b[0] >= 2 * (b[3] - b[1])]
 
 
 def _groups(text: np.ndarray, px_per_mm: float, min_height_mm: float, max_height_mm: float) -> list[Box]:
@@ -71,12 +78,19 @@ def _groups(text: np.ndarray, px_per_mm: float, min_height_mm: float, max_height
 
 
 def word_pairs(
-    text: np.ndarray, px_per_mm: float, min_height_mm: float = 1.2, max_height_mm: float = 6.0
+    text: np.ndarray,
+    px_per_mm: float,
+    min_height_mm: float = _WORD_HEIGHT_MM[0],
+    max_height_mm: float = _WORD_HEIGHT_MM[1],
 ) -> list[tuple[Box, Box]]:
     """Two words side by side on one line (the second starting within a word height of the first's end, their
     heights overlapping by half), the first as wide as a number and the second as a unit: the boxes of a number
     and its unit printed apart ("25 mm/s")."""
-    groups = _groups(text, px_per_mm, min_height_mm, max_height_mm)
+    return _number_unit_pairs(_groups(text, px_per_mm, min_height_mm, max_height_mm))
+
+
+def _number_unit_pairs(groups: list[Box]) -> list[tuple[Box, Box]]:
+    """The pairs of groups :func:`word_pairs` describes."""
     out = []
     for a in groups:
         for b in groups:
@@ -162,8 +176,9 @@ def read_printed_scales(
         min_margin: how far it must lead the runner-up of its kind ("25mm/s" against "50mm/s").
     """
     ink = text.astype(np.float32) if weight is None else np.where(text, weight, 0.0).astype(np.float32)
-    words = [_cut(ink, box) for box in word_boxes(text, px_per_mm)]
-    pairs = [(_cut(ink, a), _cut(ink, b)) for a, b in word_pairs(text, px_per_mm)]
+    groups = _groups(text, px_per_mm, *_WORD_HEIGHT_MM)  # once, for both words and pairs
+    words = [_cut(ink, box) for box in _wide(groups)]
+    pairs = [(_cut(ink, a), _cut(ink, b)) for a, b in _number_unit_pairs(groups)]
     readings = {}
     for kind, texts in (("speed", SPEED_TEXTS), ("gain", GAIN_TEXTS)):
         joined = _best(words, texts, min_score, min_margin)

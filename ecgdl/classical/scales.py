@@ -331,14 +331,13 @@ def _pulse_px_per_s(
     """
     speed = rules.speed_mm_per_s or rules.default_speed_mm_per_s
     gain = rules.gain_mm_per_mv or rules.default_gain_mm_per_mv
+    # width / height of a pulse of the standard duration at every standard speed and gain
     aspects = tuple(
-        sorted(
-            {
-                rules.pulse_s * v / (g * rules.pulse_mv)
-                for v in STANDARD_SPEEDS_MM_PER_S
-                for g in STANDARD_GAINS_MM_PER_MV
-            }
-        )
+        {
+            rules.pulse_s * v / (g * rules.pulse_mv)
+            for v in STANDARD_SPEEDS_MM_PER_S
+            for g in STANDARD_GAINS_MM_PER_MV
+        }
     )
     if snap(width_px / height_px, aspects, 0.15) is not None:
         px_per_s = width_px / rules.pulse_s
