@@ -408,6 +408,7 @@ class ClassicalDigitizer:
             row_ends_tol_mm=self.row_ends_tol_mm,
             pulse_s=self.pulse_s,
             pulse_overlap_samples=self.pulse_overlap_samples,
+            recording_px=duration_s * scales.px_per_s if scales.method.startswith("grid") else None,
         )
         clock.lap("pulse")
         page_h, page_w = frame.page.shape[:2]

@@ -135,10 +135,10 @@ def _pulse_above(
         above = (iso - ys) > min_h
     if not above.any():
         return None
-    # The plateau: the longest stretch of columns at (within 1.5 px of) the most common raised level.
+    # The plateau: the longest stretch of columns at (within 1.5 px or 0.3 mm of) the most common raised level.
     lvl = np.round(ys[above]).astype(np.int64)
     top_level = float(np.bincount(lvl - lvl.min()).argmax() + lvl.min())
-    on_top = np.abs(ys - top_level) <= 1.5
+    on_top = np.abs(ys - top_level) <= max(1.5, 0.3 * px_per_mm_y)
     a, b = _longest_run(on_top)
     if a < 0:
         return None

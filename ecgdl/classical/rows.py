@@ -31,6 +31,7 @@ MIN_ROW_MM = 100.0
 __all__ = [
     "agree_row_ends",
     "align_rows",
+    "fit_to_recording",
     "ink_and_rows",
     "layout_rows",
     "row_pitch_mm",
@@ -195,12 +196,14 @@ def settle_rows(
     row_ends_tol_mm: float,
     pulse_s: float,
     pulse_overlap_samples: float,
+    recording_px: float | None = None,
 ) -> list[RowBand]:
     """Each row's extent from its first sample to its last (see the module docstring): ``straight_cuts``
     longer than ``min_straight_lead_s`` applied (decided in seconds once the speed is known: at 50 mm/s a flat
     lead-in of 12 mm is only 0.24 s), rows aligned, trimmed at their pulses (:func:`trim_row`) and, when
-    ``row_ends_tol_mm`` > 0, their ends agreed (:func:`agree_row_ends`). ``sample_px``: one sample step,
-    px."""
+    ``row_ends_tol_mm`` > 0, their ends agreed (:func:`agree_row_ends`), and, with ``recording_px`` (the
+    recording's width on the page, when the grid gives it), no longer than the recording
+    (:func:`fit_to_recording`). ``sample_px``: one sample step, px."""
     rows = list(rows)
     for (i, side), cut in straight_cuts.items():
         r = rows[i]
@@ -230,4 +233,31 @@ def settle_rows(
     ]
     if row_ends_tol_mm > 0:
         rows = agree_row_ends(rows, row_ends_tol_mm * px_per_mm_x)
+    if recording_px is not None:
+        rows = fit_to_recording(rows, pulses, recording_px - sample_px)
     return rows
+
+
+def fit_to_recording(
+    rows: list[RowBand],
+    pulses: dict[int, list[Pulse]],
+    width_px: float,
+    tol: float = 0.015,
+    max_excess: float = 0.1,
+) -> list[RowBand]:
+    """Rows hold the recording and no more: a row that begins at a start pulse (or ends at an end pulse) and
+    whose ink runs on past the recording's ``width_px`` (first to last sample) by more than ``tol`` and at most
+    ``max_excess`` (relative) is cut to that width at its other end. The ink beyond is not signal: a crease's
+    shading or noise joined to the trace, or the page's edge. (A row without a pulse, or with one at each
+    end, is left as found: nothing tells which end to trust.)"""
+    out = []
+    for i, r in enumerate(rows):
+        sides = {p.side for p in pulses.get(i, [])}
+        excess = r.width_px / width_px - 1.0
+        if len(sides) != 1 or not (tol < excess <= max_excess):
+            out.append(r)
+        elif sides == {"start"}:
+            out.append(replace(r, x_end_px=r.x_start_px + width_px))
+        else:
+            out.append(replace(r, x_start_px=r.x_end_px - width_px))
+    return out

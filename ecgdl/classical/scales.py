@@ -18,8 +18,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from ecgdl.classical.calibration import GridCalibration, calibrate_from_layout, page_prior_px_per_mm
@@ -99,6 +100,7 @@ def find_row_pulses(
     width = ink.mask.shape[1]
     out: RowPulses = {}
     cuts: StraightCuts = {}
+    closed = None
     for i, row in enumerate(rows):
         found = []
         for side in ("start", "end"):
@@ -126,6 +128,13 @@ def find_row_pulses(
                     p = None if retry is None else _detect_pulse(retry, cal, side, search)
                     if p is not None:
                         break
+            if p is None:
+                # Speckle (a noisy photo or scan) breaks the pulse's strokes into dots that are taken for
+                # text and whose runs no longer span the edges: look once more on the ink closed vertically,
+                # with nothing flagged as text.
+                closed = _closed_vertically(ink, cal.px_per_mm_y) if closed is None else closed
+                retry = replace(tracer, text=None).trace(closed, i, xa, xb)
+                p = None if retry is None else _detect_pulse(retry, cal, side, search)
             if p is not None:
                 found.append(refine_pulse_edges(p, ink.weight, tr.stroke_px))
             else:
@@ -135,6 +144,13 @@ def find_row_pulses(
         if found:
             out[i] = found
     return out, cuts
+
+
+def _closed_vertically(ink: InkMap, px_per_mm_y: float, gap_mm: float = 1.0) -> InkMap:
+    """``ink`` with gaps up to ``gap_mm`` along each column (and its neighbours) closed."""
+    kernel = np.ones((max(3, round(gap_mm * px_per_mm_y) | 1), 3), np.uint8)
+    mask = cv2.morphologyEx(ink.mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
+    return InkMap(ink.weight, mask, ink.threshold, ink.grid_residual)
 
 
 def _detect_pulse(tr: RowTrace, cal: GridCalibration, side: str, search_mm: float) -> Pulse | None:
@@ -239,8 +255,10 @@ def pulses_on_every_row(
         for i, row in enumerate(rows):
             if any(p.side == side for p in out.get(i, [])):
                 continue
+            # the row's ink reaches the pulses' outer edge (ink beyond it is not signal: the rows of a page
+            # with pulses start, or end, at their pulses)
             row_end = row.x_start_px if side == "start" else row.x_end_px
-            if abs(row_end - ref_edge) > tol:
+            if (row_end - ref_edge if side == "start" else ref_edge - row_end) > tol:
                 continue
             foot = float(row.baseline_y_px)
             out.setdefault(i, []).append(

@@ -140,6 +140,42 @@ def test_no_pulse_is_made_up_where_the_row_starts_elsewhere_or_only_one_row_show
     assert sorted(pulses_on_every_row({1: found[1]}, rows, 7.874)) == [1]
 
 
+def test_a_row_whose_ink_runs_on_before_the_pulses_takes_theirs() -> None:
+    # a crease's shading joins row 0's ink to the page's edge (x = 0), 10 mm before the others' pulses; an end
+    # pulse likewise for a row whose ink runs on past the others' end pulses
+    rows = [RowBand(y, 80.0, 2080.0, 1.0) for y in (700.0, 990.0, 1270.0)]
+    rows[0] = RowBand(700.0, 0.0, 2080.0, 1.0)
+    found = {1: [_pulse(990.0, 79.0)], 2: [_pulse(1270.0, 80.0)]}
+    out = pulses_on_every_row(found, rows, 7.874)
+    assert sorted(out) == [0, 1, 2] and out[0][0].foot_y_px == 700.0
+    ends = {
+        i: [Pulse("end", 2040.0, 2001.0, 2040.0, 2042.0, y, y - 78.7)] for i, y in ((1, 990.0), (2, 1270.0))
+    }
+    rows[0] = RowBand(700.0, 80.0, 2199.0, 1.0)
+    assert sorted(pulses_on_every_row(ends, rows, 7.874)) == [0, 1, 2]
+
+
+def test_rows_that_begin_at_a_pulse_are_cut_to_the_recording() -> None:
+    from ecgdl.classical.rows import fit_to_recording
+
+    width = 1968.0  # 10 s at 25 mm/s and 7.874 px/mm, first to last sample
+    rows = [RowBand(700.0 + 290.0 * k, 118.0, 2121.0, 1.0) for k in range(5)]  # 1.8 % too wide
+    rows[3] = RowBand(1570.0, 118.0, 2100.0, 1.0)  # 0.7 % too wide: measured ends, kept
+    rows[4] = RowBand(1860.0, 118.0, 2400.0, 1.0)  # 16 % too wide: not noise at the end, kept
+    pulses = {
+        0: [_pulse(700.0, 40.0)],
+        1: [Pulse("end", 2080.0, 2081.0, 2120.0, 2122.0, 990.0, 911.3)],
+        2: [_pulse(1280.0, 40.0), Pulse("end", 2080.0, 2081.0, 2120.0, 2122.0, 1280.0, 1201.3)],
+        3: [_pulse(1570.0, 40.0)],
+        4: [_pulse(1860.0, 40.0)],
+    }
+    out = fit_to_recording(rows, pulses, width)
+    assert (out[0].x_start_px, out[0].x_end_px) == (118.0, 118.0 + width)  # the start trusted
+    assert (out[1].x_start_px, out[1].x_end_px) == (2121.0 - width, 2121.0)  # the end trusted
+    assert out[2:] == rows[2:]  # pulses at both ends; within the tolerance; far beyond it
+    assert fit_to_recording(rows, {}, width) == rows  # no pulse: nothing tells which end to trust
+
+
 def test_a_learned_veto_drops_colour_ink_away_from_the_trace_it_marks() -> None:
     from ecgdl.classical.ink import page_ink_map
 
