@@ -136,7 +136,8 @@ def trim_row(
 ) -> RowBand:
     """Where the first and the last sample of a row lie (sub-pixel: at the stroke's centre).
 
-    After a start pulse the signal starts past a blank gap within 3 mm, else ``pulse_overlap_samples`` sample
+    After a start pulse the signal starts past a blank gap (at least 0.5 mm and 3 px wide: a hole that noise
+    leaves in the trace is narrower) within 3 mm, else ``pulse_overlap_samples`` sample
     steps (``sample_px`` each) before the pulse's falling edge, that edge taken as rising edge + the nominal
     pulse width (``pulse_s``) when the measured width agrees. Before an end pulse it ends past a blank gap
     likewise, else one step before the pulse's rising edge (where the next sample would be). An end without a
@@ -153,6 +154,7 @@ def trim_row(
         x1 = e1 if e1 is not None and abs(e1 - x1) < stroke_px else x1
     cols = ink.mask[band[0] : band[1]].any(axis=0)
     reach = round(3.0 * ppm)
+    min_gap = max(3, round(0.5 * ppm))
     overlap_px = pulse_overlap_samples * sample_px
     nominal = pulse_s * px_per_s
     for p in pulses:
@@ -160,25 +162,29 @@ def trim_row(
         if p.side == "start":
             fall = p.x_rise_px + nominal if width_ok else p.x_fall_px
             a = int(np.ceil(p.x_fall_px + stroke_px / 2.0)) + 1
-            seg = cols[a : a + reach]
-            start = fall - overlap_px
-            if (~seg).any():
-                after = np.flatnonzero(seg[np.argmax(~seg) :])
-                if after.size:
-                    start = float(a + np.argmax(~seg) + after[0]) + half
+            past = _past_gap(cols[a : a + reach], min_gap)
+            start = fall - overlap_px if past is None else float(a + past) + half
             # the lead may begin inside the fall's ramp, left of where the row's own ink was found to start
             x0 = max(row.x_start_px - overlap_px - 1.0, start)
         else:
             rise = p.x_fall_px - nominal if width_ok else p.x_rise_px
             b = int(np.floor(p.x_rise_px - stroke_px / 2.0)) - 1
-            seg = cols[max(0, b - reach + 1) : b + 1][::-1]
-            end = rise - sample_px
-            if (~seg).any():
-                before = np.flatnonzero(seg[np.argmax(~seg) :])
-                if before.size:
-                    end = float(b - np.argmax(~seg) - before[0]) - half
+            past = _past_gap(cols[max(0, b - reach + 1) : b + 1][::-1], min_gap)
+            end = rise - sample_px if past is None else float(b - past) - half
             x1 = min(row.x_end_px, end)
     return RowBand(row.baseline_y_px, float(x0), float(x1), row.strength)
+
+
+def _past_gap(inked: np.ndarray, min_gap: int) -> int | None:
+    """Index of the first inked column after the first blank run of at least ``min_gap`` columns in ``inked``
+    (bool, per column), or None when there is none."""
+    blank = np.r_[False, ~inked, False].astype(np.int8)
+    starts = np.flatnonzero(np.diff(blank) == 1)
+    ends = np.flatnonzero(np.diff(blank) == -1)  # one past each run
+    for a, b in zip(starts, ends, strict=True):
+        if b - a >= min_gap and b < inked.size:
+            return int(b)
+    return None
 
 
 def settle_rows(

@@ -174,3 +174,26 @@ def test_black_header_lines_do_not_hide_a_faint_grey_trace() -> None:
     black, truth = render_ecg(plain_record(), RenderConfig(layout="3x4", dpi=100.0), np.random.default_rng(1))
     ink, rows = ink_and_rows(black, truth.px_per_mm, None, follow_mm=2.5)
     assert len(rows) == 3 and ink.threshold >= 0.25
+
+
+@pytest.mark.parametrize("gap_px, starts_at_gap", [(0, False), (2, False), (8, True)])
+def test_a_lead_starts_past_a_blank_gap_after_its_pulse_but_not_past_a_hole(
+    gap_px: int, starts_at_gap: bool
+) -> None:
+    # by hand: a start pulse rising at x = 40 and falling at x = 79.4 (0.2 s at 25 mm/s, 7.874 px/mm), its
+    # trace running on at the zero line from x = 81; blank columns at x = 90 .. 90 + gap_px - 1. A 1-mm gap (8
+    # px) is a machine's own and the lead starts after it; a 2-px hole (noise) is not.
+    from ecgdl.classical.gridremoval import InkMap
+    from ecgdl.classical.page import Pulse
+    from ecgdl.classical.rows import trim_row
+
+    ppm, px_per_s, base = 7.874, 25 * 7.874, 200
+    mask = np.zeros((400, 600), bool)
+    mask[base - 1 : base + 1, 81:560] = True
+    mask[:, 90 : 90 + gap_px] = False
+    ink = InkMap(mask.astype(np.float32), mask, 0.5)
+    pulse = Pulse("start", 38.0, 40.0, 79.4, 81.0, float(base), base - 78.7)
+    row = RowBand(float(base), 79.0, 559.0, 1.0)
+    out = trim_row(row, [pulse], ink, (100, 300), ppm, px_per_s, 2.0, sample_px=px_per_s / 500.0)
+    expected = 90.0 + gap_px + 0.5 if starts_at_gap else 40.0 + 0.2 * px_per_s - 1.5 * px_per_s / 500.0
+    assert out.x_start_px == pytest.approx(expected, abs=0.01)
