@@ -133,11 +133,12 @@ def trim_row(
     *,
     pulse_s: float = 0.2,
     pulse_overlap_samples: float = 1.5,
+    gaps: bool = True,
 ) -> RowBand:
     """Where the first and the last sample of a row lie (sub-pixel: at the stroke's centre).
 
-    After a start pulse the signal starts past a blank gap (at least 0.5 mm and 3 px wide: a hole that noise
-    leaves in the trace is narrower) within 3 mm, else ``pulse_overlap_samples`` sample
+    After a start pulse the signal starts past a blank gap within 3 mm (when ``gaps``; see :func:`settle_rows`),
+    else ``pulse_overlap_samples`` sample
     steps (``sample_px`` each) before the pulse's falling edge, that edge taken as rising edge + the nominal
     pulse width (``pulse_s``) when the measured width agrees. Before an end pulse it ends past a blank gap
     likewise, else one step before the pulse's rising edge (where the next sample would be). An end without a
@@ -154,7 +155,7 @@ def trim_row(
         x1 = e1 if e1 is not None and abs(e1 - x1) < stroke_px else x1
     cols = ink.mask[band[0] : band[1]].any(axis=0)
     reach = round(3.0 * ppm)
-    min_gap = max(3, round(0.5 * ppm))
+    min_gap = 1 if gaps else cols.size + 1
     overlap_px = pulse_overlap_samples * sample_px
     nominal = pulse_s * px_per_s
     for p in pulses:
@@ -222,26 +223,50 @@ def settle_rows(
             r.strength,
         )
     rows = align_rows(rows, px_per_mm_x)
-    rows = [
-        trim_row(
-            row,
-            pulses.get(i, []),
-            ink,
-            bands[i],
-            px_per_mm_x,
-            px_per_s,
-            stroke_px,
-            sample_px,
-            pulse_s=pulse_s,
-            pulse_overlap_samples=pulse_overlap_samples,
-        )
-        for i, row in enumerate(rows)
-    ]
+    trimmed = {
+        gaps: [
+            trim_row(
+                row,
+                pulses.get(i, []),
+                ink,
+                bands[i],
+                px_per_mm_x,
+                px_per_s,
+                stroke_px,
+                sample_px,
+                pulse_s=pulse_s,
+                pulse_overlap_samples=pulse_overlap_samples,
+                gaps=gaps,
+            )
+            for i, row in enumerate(rows)
+        ]
+        for gaps in (True, False)
+    }
+    rows = _gaps_alike_on_every_row(trimmed[True], trimmed[False], pulses)
     if row_ends_tol_mm > 0:
         rows = agree_row_ends(rows, row_ends_tol_mm * px_per_mm_x)
     if recording_px is not None:
         rows = fit_to_recording(rows, pulses, recording_px - sample_px)
     return rows
+
+
+def _gaps_alike_on_every_row(
+    with_gaps: list[RowBand], without: list[RowBand], pulses: dict[int, list[Pulse]], tol_px: float = 1.5
+) -> list[RowBand]:
+    """The rows' ends past the blank gaps after (before) their pulses where the page has such gaps, else at
+    the pulses: a machine leaves the same gap on every row, while a hole that noise leaves in a trace falls on
+    one row here and another there. A side keeps its gaps when every row with a pulse on that side shows one,
+    all within ``tol_px`` of the same width (one row with a pulse: its own gap is kept)."""
+    out = [replace(r) for r in without]
+    for side, attr in (("start", "x_start_px"), ("end", "x_end_px")):
+        rows = [i for i, ps in pulses.items() if any(p.side == side for p in ps) and i < len(out)]
+        if not rows:
+            continue
+        shift = np.array([getattr(with_gaps[i], attr) - getattr(without[i], attr) for i in rows])
+        if np.all(np.abs(shift) > 0.5) and np.ptp(shift) <= 2 * tol_px:
+            for i in rows:
+                setattr(out[i], attr, getattr(with_gaps[i], attr))
+    return out
 
 
 def fit_to_recording(

@@ -176,24 +176,51 @@ def test_black_header_lines_do_not_hide_a_faint_grey_trace() -> None:
     assert len(rows) == 3 and ink.threshold >= 0.25
 
 
-@pytest.mark.parametrize("gap_px, starts_at_gap", [(0, False), (2, False), (8, True)])
-def test_a_lead_starts_past_a_blank_gap_after_its_pulse_but_not_past_a_hole(
-    gap_px: int, starts_at_gap: bool
-) -> None:
-    # by hand: a start pulse rising at x = 40 and falling at x = 79.4 (0.2 s at 25 mm/s, 7.874 px/mm), its
-    # trace running on at the zero line from x = 81; blank columns at x = 90 .. 90 + gap_px - 1. A 1-mm gap (8
-    # px) is a machine's own and the lead starts after it; a 2-px hole (noise) is not.
+@pytest.mark.parametrize(
+    "gaps, past_gap",
+    [
+        ({}, False),
+        ({1: 2}, False),
+        ({0: 2, 1: 2, 2: 2}, True),
+        ({0: 8, 1: 8, 2: 8}, True),
+        ({0: 8, 2: 8}, False),
+    ],
+)
+def test_a_lead_starts_past_a_gap_every_row_shows_but_not_past_a_hole(gaps: dict, past_gap: bool) -> None:
+    # by hand: three rows with a start pulse rising at x = 40 and falling at x = 79.4 (0.2 s at 25 mm/s, 7.874
+    # px/mm), their traces running on at the zero line from x = 79; blank columns at x = 90 .. 90 + width - 1 on
+    # the rows given. The same gap on every row is the machine's (2 px, as one real printer leaves, or 1 mm) and
+    # the leads start past it; a hole on some rows only is noise, and every lead starts at its pulse.
     from ecgdl.classical.gridremoval import InkMap
     from ecgdl.classical.page import Pulse
-    from ecgdl.classical.rows import trim_row
+    from ecgdl.classical.rows import settle_rows
 
-    ppm, px_per_s, base = 7.874, 25 * 7.874, 200
-    mask = np.zeros((400, 600), bool)
-    mask[base - 1 : base + 1, 81:560] = True
-    mask[:, 90 : 90 + gap_px] = False
+    ppm, px_per_s, fs = 7.874, 25 * 7.874, 500.0
+    bases = (200, 400, 600)
+    mask = np.zeros((800, 600), bool)
+    for r, base in enumerate(bases):
+        mask[base - 1 : base + 1, 79:560] = True
+        mask[base - 50 : base + 50, 90 : 90 + gaps.get(r, 0)] = False
     ink = InkMap(mask.astype(np.float32), mask, 0.5)
-    pulse = Pulse("start", 38.0, 40.0, 79.4, 81.0, float(base), base - 78.7)
-    row = RowBand(float(base), 79.0, 559.0, 1.0)
-    out = trim_row(row, [pulse], ink, (100, 300), ppm, px_per_s, 2.0, sample_px=px_per_s / 500.0)
-    expected = 90.0 + gap_px + 0.5 if starts_at_gap else 40.0 + 0.2 * px_per_s - 1.5 * px_per_s / 500.0
-    assert out.x_start_px == pytest.approx(expected, abs=0.01)
+    pulses = {r: [Pulse("start", 38.0, 40.0, 79.4, 81.0, float(b), b - 78.7)] for r, b in enumerate(bases)}
+    rows = [RowBand(float(b), 79.0, 559.0, 1.0) for b in bases]
+    bands = tuple((b - 100, b + 100) for b in bases)
+    out = settle_rows(
+        rows,
+        pulses,
+        {},
+        ink,
+        bands,
+        ppm,
+        px_per_s,
+        2.0,
+        px_per_s / fs,
+        min_straight_lead_s=1.0,
+        row_ends_tol_mm=0.0,
+        pulse_s=0.2,
+        pulse_overlap_samples=1.5,
+    )
+    at_pulse = 40.0 + 0.2 * px_per_s - 1.5 * px_per_s / fs
+    for r, row in enumerate(out):
+        expected = 90.0 + gaps[r] + 0.5 if past_gap else at_pulse
+        assert row.x_start_px == pytest.approx(expected, abs=0.01)
