@@ -155,7 +155,6 @@ def trim_row(
         x1 = e1 if e1 is not None and abs(e1 - x1) < stroke_px else x1
     cols = ink.mask[band[0] : band[1]].any(axis=0)
     reach = round(3.0 * ppm)
-    min_gap = 1 if gaps else cols.size + 1
     overlap_px = pulse_overlap_samples * sample_px
     nominal = pulse_s * px_per_s
     for p in pulses:
@@ -163,29 +162,25 @@ def trim_row(
         if p.side == "start":
             fall = p.x_rise_px + nominal if width_ok else p.x_fall_px
             a = int(np.ceil(p.x_fall_px + stroke_px / 2.0)) + 1
-            past = _past_gap(cols[a : a + reach], min_gap)
+            past = _past_gap(cols[a : a + reach]) if gaps else None
             start = fall - overlap_px if past is None else float(a + past) + half
             # the lead may begin inside the fall's ramp, left of where the row's own ink was found to start
             x0 = max(row.x_start_px - overlap_px - 1.0, start)
         else:
             rise = p.x_fall_px - nominal if width_ok else p.x_rise_px
             b = int(np.floor(p.x_rise_px - stroke_px / 2.0)) - 1
-            past = _past_gap(cols[max(0, b - reach + 1) : b + 1][::-1], min_gap)
+            past = _past_gap(cols[max(0, b - reach + 1) : b + 1][::-1]) if gaps else None
             end = rise - sample_px if past is None else float(b - past) - half
             x1 = min(row.x_end_px, end)
     return RowBand(row.baseline_y_px, float(x0), float(x1), row.strength)
 
 
-def _past_gap(inked: np.ndarray, min_gap: int) -> int | None:
-    """Index of the first inked column after the first blank run of at least ``min_gap`` columns in ``inked``
-    (bool, per column), or None when there is none."""
-    blank = np.r_[False, ~inked, False].astype(np.int8)
-    starts = np.flatnonzero(np.diff(blank) == 1)
-    ends = np.flatnonzero(np.diff(blank) == -1)  # one past each run
-    for a, b in zip(starts, ends, strict=True):
-        if b - a >= min_gap and b < inked.size:
-            return int(b)
-    return None
+def _past_gap(inked: np.ndarray) -> int | None:
+    """Index of the first inked column after the first blank one in ``inked`` (bool, per column), or None when
+    no column is blank or no ink follows."""
+    blank = np.flatnonzero(~inked)
+    after = np.flatnonzero(inked[blank[0] :]) if blank.size else blank
+    return int(blank[0] + after[0]) if after.size else None
 
 
 def settle_rows(
@@ -223,8 +218,9 @@ def settle_rows(
             r.strength,
         )
     rows = align_rows(rows, px_per_mm_x)
-    trimmed = {
-        gaps: [
+
+    def trimmed(gaps: bool) -> list[RowBand]:
+        return [
             trim_row(
                 row,
                 pulses.get(i, []),
@@ -240,9 +236,8 @@ def settle_rows(
             )
             for i, row in enumerate(rows)
         ]
-        for gaps in (True, False)
-    }
-    rows = _gaps_alike_on_every_row(trimmed[True], trimmed[False], pulses)
+
+    rows = _gaps_alike_on_every_row(trimmed(gaps=True), trimmed(gaps=False), pulses)
     if row_ends_tol_mm > 0:
         rows = agree_row_ends(rows, row_ends_tol_mm * px_per_mm_x)
     if recording_px is not None:
