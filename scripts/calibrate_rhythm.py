@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-import ecgdl.classical.digitizer as digitizer_module
+import ecgdl.classical.rhythm as rhythm_module
 from ecgdl.aug import load_preset
 from ecgdl.classical import ClassicalDigitizer
 from ecgdl.render.renderer import RenderConfig, render_ecg
@@ -32,14 +32,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3003)
     args = parser.parse_args()
     scores: dict = {}
-    original = digitizer_module.rhythm_strip_lead
+    original = rhythm_module.rhythm_strip_lead
 
     def spy(strip, shorts, *a, **k):  # keep the candidates' correlations of the page being read
         lead, sc = original(strip, shorts, *a, **k)
         scores.update(sc)
         return lead, sc
 
-    digitizer_module.rhythm_strip_lead = spy
+    rhythm_module.rhythm_strip_lead = spy  # rhythm_relabelled looks it up here
     reader = ClassicalDigitizer()
     rows = []
     seeds = np.random.SeedSequence(args.seed).spawn(len(args.presets) * len(LEADS) * args.pages)

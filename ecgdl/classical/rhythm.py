@@ -44,13 +44,27 @@ def _times(sig: SegmentSignal) -> np.ndarray:
     return sig.t0_s + (np.asarray(sig.x_px, np.float64) - sig.x0_px) / sig.px_per_s
 
 
+def _traced_near(ts: np.ndarray, t: np.ndarray, max_dt_s: float) -> np.ndarray:
+    """Whether each instant of ``t`` lies within ``max_dt_s`` of a traced instant of the sorted ``ts``."""
+    i = np.clip(np.searchsorted(ts, t), 1, len(ts) - 1)
+    return np.minimum(np.abs(ts[i] - t), np.abs(ts[i - 1] - t)) <= max_dt_s
+
+
 def rhythm_match(
-    strip: SegmentSignal, short: SegmentSignal, max_lag_s: float = 0.12, min_points: int = 20
+    strip: SegmentSignal,
+    short: SegmentSignal,
+    max_lag_s: float = 0.12,
+    min_points: int = 20,
+    max_gap_px: float = 1.5,
 ) -> float:
     """Pearson correlation of the ``strip`` and a ``short`` segment at the short segment's instants, the best
     over time shifts of the strip up to ``max_lag_s`` (printers place a rhythm strip's time origin a few
     hundredths of a second off the grid rows'; the question here is which curve, not when); NaN when they
-    share fewer than ``min_points`` traced columns or either is flat there."""
+    share fewer than ``min_points`` traced columns or either is flat there.
+
+    Only instants within ``max_gap_px`` columns of a traced strip column count: where the tracer lost the
+    strip's QRS complexes (a label or stain beside them), a line drawn across the gap would match every short
+    lead by its beats' timing alone (all leads beat together) and hide how well the rest of the curve agrees."""
     ts, ys = _times(strip), np.asarray(strip.y_px, np.float64)
     tq, yq = _times(short), np.asarray(short.y_px, np.float64)
     ok_s = np.isfinite(ys)
@@ -64,7 +78,7 @@ def rhythm_match(
     best = float("nan")
     for lag in np.arange(-max_lag_s, max_lag_s + step / 2, step):
         t = tq + lag
-        inside = (t >= ts[0]) & (t <= ts[-1])
+        inside = (t >= ts[0]) & (t <= ts[-1]) & _traced_near(ts, t, max_gap_px * step)
         if inside.sum() < min_points:
             continue
         a, bb = np.interp(t[inside], ts, ys), b[inside]

@@ -57,6 +57,31 @@ def test_a_strip_matching_no_short_lead_keeps_the_layouts_name() -> None:
     assert np.isnan(rhythm_match(strip, _segment("V1", 5.0, 0.05, 2)))
 
 
+def _beats(t: np.ndarray, t_wave: float) -> np.ndarray:
+    """Tall narrow QRS spikes at 0.3 + 0.8 k s and a T wave of height ``t_wave`` px (page rows, down positive)."""
+    y = np.zeros_like(t)
+    for b in np.arange(0.3, 10.0, 0.8):
+        y += 60 * np.exp(-0.5 * ((t - b) / 0.015) ** 2) + t_wave * np.exp(-0.5 * ((t - b - 0.25) / 0.06) ** 2)
+    return 500.0 - y
+
+
+def test_a_strip_whose_qrs_the_tracer_lost_is_matched_on_what_it_traced() -> None:
+    # II and V1 beat together with the same QRS and opposite T waves. The strip shows II, but its QRS spikes
+    # within the II window (0-2.5 s) were not traced (NaN): a line drawn across those gaps matches II's short
+    # segment at 0.34 while the strip's traced V1 window matches V1 at 0.70 on the spikes' timing alone.
+    def seg(lead: str, t0: float, dur: float, t_wave: float) -> SegmentSignal:
+        x = np.arange(0, dur * PX_PER_S)
+        return SegmentSignal(lead, t0, dur, 0.0, 500.0, PX_PER_S, 80.0, x, _beats(t0 + x / PX_PER_S, t_wave))
+
+    strip = seg("II", 0.0, 10.0, 15.0)
+    t = strip.x_px / PX_PER_S
+    lost = (np.abs((t - 0.3 + 0.4) % 0.8 - 0.4) < 0.04) & (t < 2.5)
+    strip.y_px[lost] = np.nan
+    lead, scores = rhythm_strip_lead(strip, [seg("II", 0.0, 2.5, 15.0), seg("V1", 5.0, 2.5, -15.0)])
+    assert lead == "II"
+    assert scores["II"] > 0.99 and 0.6 < scores["V1"] < 0.8
+
+
 def test_the_classical_reader_names_a_v1_strip_and_reads_v1_over_10_seconds() -> None:
     rng = np.random.default_rng(5)
     record = generate_ecg(rng, 500.0)
