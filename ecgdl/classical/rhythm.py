@@ -3,7 +3,8 @@
 A machine prints one lead over the whole 10 s below the 3x4 grid: lead II most often, V1 or V5 when the user
 chose so. The strip then shows, in each column's time window, the same curve as that lead's own short segment
 above. :func:`rhythm_strip_lead` compares the traced strip, window by window, with every short segment (Pearson
-correlation of the two traced lines at the same instants, in page pixels: no scale is needed) and names the
+correlation of the two traced lines at the same instants where both were traced, in page pixels: no scale is
+needed), lead II also with the II that each column's limb leads give (:func:`limb_lead_ii`), and names the
 candidate lead whose segment it matches; the layout's own rhythm lead is kept unless another candidate matches
 better (by ``margin``) and well (at least ``min_corr``): an unreadable short segment must not relabel a strip.
 The digitizer renames the strip only when the renamed reading also obeys Einthoven clearly better
@@ -26,10 +27,12 @@ from ecgdl.classical.page import LeadSegment, PageGeometry
 from ecgdl.classical.resample import SegmentSignal, assemble_record
 from ecgdl.layouts import LAYOUTS
 from ecgdl.signals.einthoven import einthoven_consistency_db
+from ecgdl.signals.limb import LIMB_FROM_I_II, LIMB_LEADS
 
 __all__ = [
     "RHYTHM_CANDIDATES",
     "RHYTHM_MIN_GAIN_DB",
+    "limb_lead_ii",
     "rhythm_checked",
     "rhythm_match",
     "rhythm_relabelled",
@@ -89,6 +92,47 @@ def rhythm_match(
     return best
 
 
+def limb_lead_ii(shorts: Sequence[SegmentSignal], max_gap_px: float = 1.5) -> list[SegmentSignal]:
+    """Lead II as each column's limb leads give it: at every instant where all the column's limb leads are
+    traced (within ``max_gap_px`` columns), the least-squares solution of Einthoven's and Goldberger's equations
+    (:data:`~ecgdl.signals.limb.LIMB_FROM_I_II`), in page pixels from each row's baseline; one signal per column
+    with at least two limb leads (a 3x4 page: I, II, III and aVR, aVL, aVF).
+
+    A strip that shows lead II is then compared with lead II twice over, so that one window in which the
+    strip was traced badly (a stain, a label) does not decide alone: leads that beat with II (V1, V5) match
+    the strip in their own window on the beats' timing and shape."""
+    columns: dict[float, list[SegmentSignal]] = {}
+    for s in shorts:
+        if s.lead in LIMB_LEADS:
+            columns.setdefault(round(s.t0_s, 3), []).append(s)
+    out = []
+    for segs in columns.values():
+        if len(segs) < 2:
+            continue
+        ref = max(segs, key=lambda s: int(np.isfinite(s.y_px).sum()))
+        t = _times(ref)
+        values = []
+        for s in segs:
+            ts, ys = _times(s), np.asarray(s.y_px, np.float64) - s.baseline_y_px
+            ok = np.isfinite(ys)
+            if ok.sum() < 2:
+                break
+            order = np.argsort(ts[ok])
+            tt, yy = ts[ok][order], ys[ok][order]
+            near = (t >= tt[0]) & (t <= tt[-1]) & _traced_near(tt, t, max_gap_px / ref.px_per_s)
+            values.append(np.where(near, np.interp(t, tt, yy), np.nan))
+        else:
+            a = np.stack(values, axis=1)
+            ok = np.isfinite(a).all(axis=1)
+            if ok.sum() < 2:
+                continue
+            mix = np.linalg.pinv(LIMB_FROM_I_II[[LIMB_LEADS.index(s.lead) for s in segs]])[1]
+            out.append(
+                replace(ref, lead="II", baseline_y_px=0.0, x_px=np.asarray(ref.x_px)[ok], y_px=a[ok] @ mix)
+            )
+    return out
+
+
 def rhythm_strip_lead(
     strip: SegmentSignal,
     shorts: Sequence[SegmentSignal],
@@ -100,6 +144,11 @@ def rhythm_strip_lead(
     """(the lead ``strip`` shows, its correlation with each candidate's short segment). ``strip.lead`` (the
     layout's) is kept unless a candidate correlates at least ``min_corr`` and ``margin`` more than it."""
     scores = {s.lead: rhythm_match(strip, s) for s in shorts if s.lead in candidates}
+    if "II" in candidates:  # lead II wherever the page shows it: in its own column and through the others'
+        limb = [rhythm_match(strip, ii) for ii in limb_lead_ii(shorts)]
+        finite = [r for r in (scores.get("II", float("nan")), *limb) if np.isfinite(r)]
+        if finite:
+            scores["II"] = max(finite)
     own = scores.get(strip.lead, float("nan"))
     best = max((k for k in scores if np.isfinite(scores[k])), key=lambda k: scores[k], default=None)
     if (

@@ -7,7 +7,7 @@ import pytest
 
 from ecgdl.classical import ClassicalDigitizer
 from ecgdl.classical.resample import SegmentSignal
-from ecgdl.classical.rhythm import rhythm_match, rhythm_strip_lead
+from ecgdl.classical.rhythm import limb_lead_ii, rhythm_match, rhythm_strip_lead
 from ecgdl.render.renderer import RenderConfig, render_ecg
 from ecgdl.signals.synthetic import generate_ecg
 
@@ -80,6 +80,49 @@ def test_a_strip_whose_qrs_the_tracer_lost_is_matched_on_what_it_traced() -> Non
     lead, scores = rhythm_strip_lead(strip, [seg("II", 0.0, 2.5, 15.0), seg("V1", 5.0, 2.5, -15.0)])
     assert lead == "II"
     assert scores["II"] > 0.99 and 0.6 < scores["V1"] < 0.8
+
+
+def _limb_columns(t_wave_i: float, t_wave_ii: float) -> list[SegmentSignal]:
+    """The six limb leads of a 3x4 page (I, II, III at 0-2.5 s, aVR, aVL, aVF at 2.5-5 s), each on its own row
+    (baseline 100 px apart), mixed from two beat trains by Einthoven's and Goldberger's equations."""
+    mix = {"I": (1, 0), "II": (0, 1), "III": (-1, 1), "aVR": (-0.5, -0.5), "aVL": (1, -0.5), "aVF": (-0.5, 1)}
+    out = []
+    for k, (lead, (a, b)) in enumerate(mix.items()):
+        t0 = 0.0 if k < 3 else 2.5
+        x = np.arange(0, 2.5 * PX_PER_S)
+        t = t0 + x / PX_PER_S
+        i_px, ii_px = 500.0 - _beats(t, t_wave_i), 500.0 - _beats(t, t_wave_ii)
+        base = 100.0 * (k % 3 + 1)
+        out.append(SegmentSignal(lead, t0, 2.5, 0.0, base, PX_PER_S, 80.0, x, base - (a * i_px + b * ii_px)))
+    return out
+
+
+def test_lead_ii_from_each_columns_limb_leads_is_exact_on_an_exact_page() -> None:
+    shorts = _limb_columns(-20.0, 15.0)
+    derived = limb_lead_ii(shorts)
+    assert [round(d.t0_s, 1) for d in derived] == [0.0, 2.5]
+    for d in derived:
+        t = d.t0_s + d.x_px / PX_PER_S
+        np.testing.assert_allclose(d.y_px, -(500.0 - _beats(t, 15.0)), atol=1e-9)  # II, down positive
+    assert limb_lead_ii(shorts[:1] + shorts[3:4]) == []  # one limb lead per column: nothing to solve
+
+
+def test_a_strip_traced_badly_in_the_ii_column_is_still_named_ii_through_avl_and_avf() -> None:
+    # The strip shows II, but in the II column (0-2.5 s) its tracer went astray for 0.8 s (a stain): there it
+    # matches II's short segment at 0.59, below V1's match in the V1 column (0.70, beats alone). In the
+    # aVR / aVL / aVF column the limb leads give II, which the strip matches.
+    shorts = _limb_columns(-20.0, 15.0)
+    x = np.arange(0, 10.0 * PX_PER_S)
+    t = x / PX_PER_S
+    y = _beats(t, 15.0)
+    y[(t > 1.5) & (t < 2.3)] -= np.linspace(0, 60, int(((t > 1.5) & (t < 2.3)).sum()))
+    strip = SegmentSignal("II", 0.0, 10.0, 0.0, 500.0, PX_PER_S, 80.0, x, y)
+    xv = np.arange(0, 2.5 * PX_PER_S)
+    v1 = SegmentSignal("V1", 5.0, 2.5, 0.0, 500.0, PX_PER_S, 80.0, xv, _beats(5.0 + xv / PX_PER_S, -15.0))
+    own = rhythm_match(strip, shorts[1])
+    assert own < 0.6 < rhythm_match(strip, v1)
+    lead, scores = rhythm_strip_lead(strip, [*shorts, v1])
+    assert lead == "II" and scores["II"] > 0.99
 
 
 def test_the_classical_reader_names_a_v1_strip_and_reads_v1_over_10_seconds() -> None:
