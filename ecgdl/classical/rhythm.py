@@ -121,7 +121,7 @@ def limb_lead_ii(shorts: Sequence[SegmentSignal], max_gap_px: float = 1.5) -> li
             tt, yy = ts[ok][order], ys[ok][order]
             near = (t >= tt[0]) & (t <= tt[-1]) & _traced_near(tt, t, max_gap_px / ref.px_per_s)
             values.append(np.where(near, np.interp(t, tt, yy), np.nan))
-        else:
+        else:  # every limb lead of the column has a trace
             a = np.stack(values, axis=1)
             ok = np.isfinite(a).all(axis=1)
             if ok.sum() < 2:
@@ -141,8 +141,9 @@ def rhythm_strip_lead(
     min_corr: float = 0.6,
     margin: float = 0.05,
 ) -> tuple[str, dict[str, float]]:
-    """(the lead ``strip`` shows, its correlation with each candidate's short segment). ``strip.lead`` (the
-    layout's) is kept unless a candidate correlates at least ``min_corr`` and ``margin`` more than it."""
+    """(the lead ``strip`` shows, its correlation with each candidate's short segment; for II the best of that
+    and of the II each column's limb leads give, :func:`limb_lead_ii`). ``strip.lead`` (the layout's) is kept
+    unless a candidate correlates at least ``min_corr`` and ``margin`` more than it."""
     scores = {s.lead: rhythm_match(strip, s) for s in shorts if s.lead in candidates}
     if "II" in candidates:  # lead II wherever the page shows it: in its own column and through the others'
         limb = [rhythm_match(strip, ii) for ii in limb_lead_ii(shorts)]
