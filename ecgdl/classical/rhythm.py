@@ -47,10 +47,20 @@ def _times(sig: SegmentSignal) -> np.ndarray:
     return sig.t0_s + (np.asarray(sig.x_px, np.float64) - sig.x0_px) / sig.px_per_s
 
 
-def _traced_near(ts: np.ndarray, t: np.ndarray, max_dt_s: float) -> np.ndarray:
-    """Whether each instant of ``t`` lies within ``max_dt_s`` of a traced instant of the sorted ``ts``."""
+def _traced(sig: SegmentSignal) -> tuple[np.ndarray, np.ndarray]:
+    """(instants, page rows) of the traced columns of ``sig``, in time order."""
+    t, y = _times(sig), np.asarray(sig.y_px, np.float64)
+    ok = np.isfinite(y)
+    order = np.argsort(t[ok])
+    return t[ok][order], y[ok][order]
+
+
+def _traced_at(ts: np.ndarray, ys: np.ndarray, t: np.ndarray, max_dt_s: float) -> np.ndarray:
+    """The traced line (``ts`` sorted, ``ys``; at least two points) at the instants ``t``: NaN outside it and
+    farther than ``max_dt_s`` from every traced instant (no line drawn across a gap in the trace)."""
     i = np.clip(np.searchsorted(ts, t), 1, len(ts) - 1)
-    return np.minimum(np.abs(ts[i] - t), np.abs(ts[i - 1] - t)) <= max_dt_s
+    near = np.minimum(np.abs(ts[i] - t), np.abs(ts[i - 1] - t)) <= max_dt_s
+    return np.where(near & (t >= ts[0]) & (t <= ts[-1]), np.interp(t, ts, ys), np.nan)
 
 
 def rhythm_match(
@@ -68,23 +78,20 @@ def rhythm_match(
     Only instants within ``max_gap_px`` columns of a traced strip column count: where the tracer lost the
     strip's QRS complexes (a label or stain beside them), a line drawn across the gap would match every short
     lead by its beats' timing alone (all leads beat together) and hide how well the rest of the curve agrees."""
-    ts, ys = _times(strip), np.asarray(strip.y_px, np.float64)
-    tq, yq = _times(short), np.asarray(short.y_px, np.float64)
-    ok_s = np.isfinite(ys)
-    if ok_s.sum() < 2:
+    ts, ys = _traced(strip)
+    if ts.size < 2:
         return float("nan")
-    order = np.argsort(ts[ok_s])
-    ts, ys = ts[ok_s][order], ys[ok_s][order]
+    tq, yq = _times(short), np.asarray(short.y_px, np.float64)
     ok_q = np.isfinite(yq)
     tq, b = tq[ok_q], yq[ok_q]
     step = 1.0 / strip.px_per_s  # one pixel column
     best = float("nan")
     for lag in np.arange(-max_lag_s, max_lag_s + step / 2, step):
-        t = tq + lag
-        inside = (t >= ts[0]) & (t <= ts[-1]) & _traced_near(ts, t, max_gap_px * step)
+        a = _traced_at(ts, ys, tq + lag, max_gap_px * step)
+        inside = np.isfinite(a)
         if inside.sum() < min_points:
             continue
-        a, bb = np.interp(t[inside], ts, ys), b[inside]
+        a, bb = a[inside], b[inside]
         if np.std(a) == 0 or np.std(bb) == 0:
             continue
         r = float(np.corrcoef(a, bb)[0, 1])
@@ -113,14 +120,10 @@ def limb_lead_ii(shorts: Sequence[SegmentSignal], max_gap_px: float = 1.5) -> li
         t = _times(ref)
         values = []
         for s in segs:
-            ts, ys = _times(s), np.asarray(s.y_px, np.float64) - s.baseline_y_px
-            ok = np.isfinite(ys)
-            if ok.sum() < 2:
+            ts, ys = _traced(s)
+            if ts.size < 2:
                 break
-            order = np.argsort(ts[ok])
-            tt, yy = ts[ok][order], ys[ok][order]
-            near = (t >= tt[0]) & (t <= tt[-1]) & _traced_near(tt, t, max_gap_px / ref.px_per_s)
-            values.append(np.where(near, np.interp(t, tt, yy), np.nan))
+            values.append(_traced_at(ts, ys - s.baseline_y_px, t, max_gap_px / ref.px_per_s))
         else:  # every limb lead of the column has a trace
             a = np.stack(values, axis=1)
             ok = np.isfinite(a).all(axis=1)
