@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 import ecgdl.tasks  # noqa: F401  (registers the configs' resolvers)
 from ecgdl.classical import ClassicalDigitizer
-from ecgdl.fusion import FusionConfig, centred_residuals, fit_fusion
+from ecgdl.fusion import FusionConfig, fit_fusion
 from ecgdl.metrics import snr_kaggle
 from ecgdl.models.crop_digitizer import CropReadings, read_with_crops
 from ecgdl.signals.limb import fit_limb_leads_with_check
@@ -162,18 +162,20 @@ def main() -> None:
 
     readings = [_readings(p) for p in every]
     feats = [r.features() for r in readings]
-    res_net = [centred_residuals(r.network_mv, p["truth_mv"]) for r, p in zip(readings, every, strict=True)]
+    res_net = [r.network_mv - p["truth_mv"] for r, p in zip(readings, every, strict=True)]
     # the classical reading as the fusion takes it (left out where it strayed onto another row's stroke)
-    res_cls = [
-        centred_residuals(r.classical_mv(), p["truth_mv"]) for r, p in zip(readings, every, strict=True)
-    ]
+    res_cls = [r.classical_mv() - p["truth_mv"] for r, p in zip(readings, every, strict=True)]
     groups = [name for name, pages in sets.items() for _ in pages]
-    network, classical = fit_fusion(feats, res_net, res_cls, [p["truth_mv"] for p in every], groups)
+    gaps = [r.network_mv - r.classical_mv() for r in readings]
+    network, classical, agree_mv, agree_weight = fit_fusion(
+        feats, res_net, res_cls, [p["truth_mv"] for p in every], groups, gaps_mv=gaps
+    )
     model_cfg = OmegaConf.load(
         ROOT / "conf" / "model" / f"{args.model}.yaml"
     )  # its fusion settings, limb fit
     settings = OmegaConf.to_container(model_cfg.get("fusion") or {}, resolve=True)
-    base = FusionConfig(**{**settings, "network": network, "classical": classical})
+    fitted = {"agree_mv": agree_mv, "agree_weight": agree_weight}
+    base = FusionConfig(**{**settings, **fitted, "network": network, "classical": classical})
     limb = dict(model_cfg.get("limb_fit_weights") or {}) if model_cfg.get("limb_fit") else None
     rows = {"classical": {}, "network": {}}
     for name, pages in sets.items():
@@ -191,6 +193,7 @@ def main() -> None:
             "edge_agree_mv": base.edge_agree_mv,
             "stray_s": base.stray_s,
             "context_s": base.context_s,
+            **{k: float(f"{v:.4g}") for k, v in fitted.items()},
             "network": {k: float(f"{v:.4g}") for k, v in network.coef.items()},
             "classical": {k: float(f"{v:.4g}") for k, v in classical.coef.items()},
         }

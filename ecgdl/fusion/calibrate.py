@@ -4,8 +4,9 @@
 lead removed).
 
 :func:`fit_fusion` fits both readers' error models together for what fusion is for: the difference of their
-log-variances (which sets each reader's inverse-variance weight) maximises the Kaggle SNR of the fused reading,
-averaged over the calibration sets (a pooled squared error would let the few worst pages decide every weight). :func:`fit_error_model` fits one reader's model alone by
+log-variances (which sets each reader's inverse-variance weight), and with the readings' gaps the agreement scale and
+share (:func:`ecgdl.fusion.model.agreement`), maximise the Kaggle SNR of the fused reading, averaged over the
+calibration sets (a pooled squared error would let the few worst pages decide every weight). :func:`fit_error_model` fits one reader's model alone by
 maximum likelihood under a Student-t law (its scale, not its weight against another reader). ``scripts/calibrate_fusion.py`` runs both on
 rendered, degraded pages.
 """
@@ -13,14 +14,25 @@ rendered, degraded pages.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize
 
 from ecgdl.fusion.features import FEATURES
-from ecgdl.fusion.model import ErrorModel
+from ecgdl.fusion.model import ErrorModel, agreement
 
-__all__ = ["centred_residuals", "fit_error_model", "fit_fusion"]
+__all__ = ["FusionFit", "centred_residuals", "fit_error_model", "fit_fusion"]
+
+
+class FusionFit(NamedTuple):
+    """What :func:`fit_fusion` fits: both readers' error models and the agreement scale (mV; 0: not fitted) and
+    reader ``a``'s share where the readings agree (``model.fusion``'s ``agree_mv`` / ``agree_weight``)."""
+
+    a: ErrorModel
+    b: ErrorModel
+    agree_mv: float = 0.0
+    agree_weight: float = 0.5
 
 
 def centred_residuals(reading_mv: np.ndarray, truth_mv: np.ndarray) -> np.ndarray:
@@ -87,15 +99,21 @@ def fit_fusion(
     l2: float = 1e-4,
     clip_mv: float = 2.0,
     max_ratio: float = 1e6,
-) -> tuple[ErrorModel, ErrorModel]:
+    gaps_mv: Sequence[np.ndarray] | None = None,
+    agree_starts_mv: Sequence[float] = (0.01, 0.03, 0.1),
+) -> FusionFit:
     """Error models (a, b) of two readers of the same pages, fitted for fusing them (see module docstring).
 
     ``features``: per page, name -> (T, 12) arrays (one set for both readers); ``residuals_*_mv``: per page, each
-    reader's :func:`centred_residuals` (NaN where the reader has no value: the other one's error counts there);
+    reader's ``reading - truth`` (NaN where the reader has no value: the other one's error counts there; the
+    fused error's offset per lead is removed in the fit, as the metric removes it);
     ``truths_mv``: per page, the truth (its power is the page's signal); ``groups``: per page, the set it belongs
     to (default: one set). The fit maximises the mean over sets of 10 log10(mean over the set's pages of
     signal / error power), the Kaggle SNR of each set, error ratios capped at ``max_ratio`` as the metric caps
-    them. ``l2``: ridge on the weight coefficients; residuals are clipped at ``clip_mv``.
+    them. ``l2``: ridge on the weight coefficients; residuals are clipped at ``clip_mv``. ``gaps_mv``: per page,
+    reading a minus reading b (the raw readings, not the centred residuals): the agreement scale and share are
+    fitted too, from the weights fitted alone, an even share and each scale of ``agree_starts_mv`` (the best
+    fit kept; None: not fitted, agreement off).
     """
     n = len(features)
     if not (n == len(residuals_a_mv) == len(residuals_b_mv) == len(truths_mv)) or n == 0:
@@ -108,7 +126,7 @@ def fit_fusion(
     _, group = np.unique(group_names, return_inverse=True)
     n_groups = int(group.max()) + 1
     group_size = np.bincount(group, minlength=n_groups).astype(np.float64)
-    xs, ras, rbs, pages = [], [], [], []
+    xs, ras, rbs, gaps, pages, leads = [], [], [], [], [], []
     signal = np.zeros(n)
     fixed = np.zeros(n)  # error power of the samples only one reader read
     for i, (feats, ra, rb, truth) in enumerate(
@@ -123,26 +141,60 @@ def fit_fusion(
             xs.append(np.stack([np.asarray(feats[k], np.float64)[both] for k in names], axis=1))
             ras.append(np.clip(ra[both], -clip_mv, clip_mv))
             rbs.append(np.clip(rb[both], -clip_mv, clip_mv))
+            gaps.append(np.abs(np.asarray(gaps_mv[i], np.float64)[both]) if gaps_mv is not None else None)
             pages.append(np.full(int(both.sum()), i))
+            leads.append(i * both.shape[-1] + np.nonzero(both)[-1])
     if not xs:
         raise ValueError("no sample read by both readers")
     x, ra, rb, page = (np.concatenate(v) for v in (xs, ras, rbs, pages))
+    _, lead = np.unique(np.concatenate(leads), return_inverse=True)  # (page, lead) of each sample
+    lead_size = np.bincount(lead).astype(np.float64)
+    gap = np.nan_to_num(np.concatenate(gaps)) if gaps_mv is not None else None
     floor = signal / max_ratio + 1e-12  # the metric's cap on a page's ratio, as an error floor
+    n_coef = len(names)
 
-    def loss(delta: np.ndarray) -> tuple[float, np.ndarray]:
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        # theta: the log-variance difference's coefficients, then (with gaps) log agree_mv and logit agree_weight
+        delta = theta[:n_coef]
         w = 1.0 / (1.0 + np.exp(-np.clip(x @ delta, -50.0, 50.0)))  # weight of a = v_b / (v_a + v_b)
-        err = w * ra + (1.0 - w) * rb
+        if gap is not None:
+            scale, share = np.exp(theta[n_coef]), 1.0 / (1.0 + np.exp(-theta[n_coef + 1]))
+            p = agreement(gap, float(scale))
+            w_eff = (1.0 - p) * w + p * share
+        else:
+            w_eff = w
+        err = w_eff * ra + (1.0 - w_eff) * rb
+        err = (
+            err - (np.bincount(lead, err) / lead_size)[lead]
+        )  # each lead's offset removed, as the metric does
         noise = np.maximum(np.bincount(page, err**2, n) + fixed, floor)
         ratio = signal / noise
         mean_ratio = np.bincount(group, ratio, n_groups) / group_size
         value = -np.mean(np.log(mean_ratio)) + l2 * float(delta @ delta)
         # d value / d noise_p = ratio_p / (noise_p * group_size_g * mean_ratio_g * n_groups)
         d_noise = ratio / (noise * group_size[group] * mean_ratio[group] * n_groups)
-        d_err = d_noise[page] * 2.0 * err * (ra - rb) * w * (1.0 - w)
-        return float(value), x.T @ d_err + 2.0 * l2 * delta
+        d_w_eff = d_noise[page] * 2.0 * err * (ra - rb)  # d value / d w_eff, per sample
+        if gap is None:
+            return float(value), x.T @ (d_w_eff * w * (1.0 - w)) + 2.0 * l2 * delta
+        grad = np.empty_like(theta)
+        grad[:n_coef] = x.T @ (d_w_eff * (1.0 - p) * w * (1.0 - w)) + 2.0 * l2 * delta
+        grad[n_coef] = float(np.sum(d_w_eff * (share - w) * p * (gap / scale) ** 2))  # dp / dlog(scale)
+        grad[n_coef + 1] = float(np.sum(d_w_eff * p)) * share * (1.0 - share)
+        return float(value), grad
 
-    delta = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B").x
+    gap_all, gap = gap, None  # first the weights alone, then (with gaps) from there with the agreement
+    theta = minimize(loss, np.zeros(n_coef), jac=True, method="L-BFGS-B").x
+    if gap_all is not None:
+        gap = gap_all
+        # the agreement's loss has several local optima: start at each scale and keep the best
+        fits = [
+            minimize(loss, np.r_[theta, np.log(a), 0.0], jac=True, method="L-BFGS-B") for a in agree_starts_mv
+        ]
+        theta = min(fits, key=lambda r: r.fun).x
+    delta = theta[:n_coef]
     # only the difference of the log-variances sets the weights: split it evenly between the two models
     model_a = ErrorModel({k: -d / 2.0 for k, d in zip(names, delta, strict=True)})
     model_b = ErrorModel({k: d / 2.0 for k, d in zip(names, delta, strict=True)})
-    return model_a, model_b
+    if gap is None:
+        return FusionFit(model_a, model_b)
+    return FusionFit(model_a, model_b, float(np.exp(theta[-2])), float(1.0 / (1.0 + np.exp(-theta[-1]))))
