@@ -203,8 +203,9 @@ with the page. Real PTB-XL records can replace the synthetic ones (`signals=ptbx
   a distribution over height per pixel column, read out by a soft-argmax.
 - **Fusion** (`ecgdl.fusion`): the network's and the classical tracer's readings are averaged sample by sample
   with inverse-variance weights; each reader's variance is log-linear in the network's own doubt, the page's
-  quality figure and nearness to a pulse or a lead join, calibrated on generated pages. Where the trace leaves a
-  crop, the classical reading stands.
+  quality figure and nearness to a pulse or a lead join; where the two readings agree to within about 0.02 mV
+  (both on the stroke) they are averaged with a fixed share. All of it is calibrated on generated pages. Where
+  the trace leaves a crop, the classical reading stands.
 - **Confidence self-check** (`ecgdl.metrics.confidence`, `ecgdl.models.selfcheck`): every reading gets a
   calibrated probability of reading at 10 dB or better, from how well its limb leads obey Einthoven and
   Goldberger before the fit, whether a grid gave the scale and how many leads were missing. A reading under 0.5
