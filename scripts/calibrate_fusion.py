@@ -166,9 +166,8 @@ def main() -> None:
     # the classical reading as the fusion takes it (left out where it strayed onto another row's stroke)
     res_cls = [r.classical_mv() - p["truth_mv"] for r, p in zip(readings, every, strict=True)]
     groups = [name for name, pages in sets.items() for _ in pages]
-    gaps = [r.network_mv - r.classical_mv() for r in readings]
     network, classical, agree_mv, agree_weight = fit_fusion(
-        feats, res_net, res_cls, [p["truth_mv"] for p in every], groups, gaps_mv=gaps
+        feats, res_net, res_cls, [p["truth_mv"] for p in every], groups, fit_agreement=True
     )
     model_cfg = OmegaConf.load(
         ROOT / "conf" / "model" / f"{args.model}.yaml"

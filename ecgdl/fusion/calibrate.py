@@ -99,7 +99,7 @@ def fit_fusion(
     l2: float = 1e-4,
     clip_mv: float = 2.0,
     max_ratio: float = 1e6,
-    gaps_mv: Sequence[np.ndarray] | None = None,
+    fit_agreement: bool = False,
     agree_starts_mv: Sequence[float] = (0.01, 0.03, 0.1),
 ) -> FusionFit:
     """Error models (a, b) of two readers of the same pages, fitted for fusing them (see module docstring).
@@ -110,10 +110,10 @@ def fit_fusion(
     ``truths_mv``: per page, the truth (its power is the page's signal); ``groups``: per page, the set it belongs
     to (default: one set). The fit maximises the mean over sets of 10 log10(mean over the set's pages of
     signal / error power), the Kaggle SNR of each set, error ratios capped at ``max_ratio`` as the metric caps
-    them. ``l2``: ridge on the weight coefficients; residuals are clipped at ``clip_mv``. ``gaps_mv``: per page,
-    reading a minus reading b (the raw readings, not the centred residuals): the agreement scale and share are
-    fitted too, from the weights fitted alone, an even share and each scale of ``agree_starts_mv`` (the best
-    fit kept; None: not fitted, agreement off).
+    them. ``l2``: ridge on the weight coefficients; residuals are clipped at ``clip_mv``. ``fit_agreement``: the
+    agreement scale and share are fitted too, on the readings' gaps (``residual_a - residual_b``, before
+    clipping), from the weights fitted alone, an even share and each scale of ``agree_starts_mv`` (the best fit
+    kept; False: not fitted, agreement off).
     """
     n = len(features)
     if not (n == len(residuals_a_mv) == len(residuals_b_mv) == len(truths_mv)) or n == 0:
@@ -141,7 +141,7 @@ def fit_fusion(
             xs.append(np.stack([np.asarray(feats[k], np.float64)[both] for k in names], axis=1))
             ras.append(np.clip(ra[both], -clip_mv, clip_mv))
             rbs.append(np.clip(rb[both], -clip_mv, clip_mv))
-            gaps.append(np.abs(np.asarray(gaps_mv[i], np.float64)[both]) if gaps_mv is not None else None)
+            gaps.append(np.abs(ra[both] - rb[both]))
             pages.append(np.full(int(both.sum()), i))
             leads.append(i * both.shape[-1] + np.nonzero(both)[-1])
     if not xs:
@@ -149,24 +149,23 @@ def fit_fusion(
     x, ra, rb, page = (np.concatenate(v) for v in (xs, ras, rbs, pages))
     _, lead = np.unique(np.concatenate(leads), return_inverse=True)  # (page, lead) of each sample
     lead_size = np.bincount(lead).astype(np.float64)
-    gap = np.nan_to_num(np.concatenate(gaps)) if gaps_mv is not None else None
+    gap = np.concatenate(gaps)
     floor = signal / max_ratio + 1e-12  # the metric's cap on a page's ratio, as an error floor
     n_coef = len(names)
 
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        # theta: the log-variance difference's coefficients, then (with gaps) log agree_mv and logit agree_weight
+    def loss(theta: np.ndarray, agree: bool) -> tuple[float, np.ndarray]:
+        # theta: the log-variance difference's coefficients, then (``agree``) log agree_mv and logit agree_weight
         delta = theta[:n_coef]
         w = 1.0 / (1.0 + np.exp(-np.clip(x @ delta, -50.0, 50.0)))  # weight of a = v_b / (v_a + v_b)
-        if gap is not None:
+        if agree:
             scale, share = np.exp(theta[n_coef]), 1.0 / (1.0 + np.exp(-theta[n_coef + 1]))
             p = agreement(gap, float(scale))
             w_eff = (1.0 - p) * w + p * share
         else:
             w_eff = w
         err = w_eff * ra + (1.0 - w_eff) * rb
-        err = (
-            err - (np.bincount(lead, err) / lead_size)[lead]
-        )  # each lead's offset removed, as the metric does
+        # each lead's offset removed, as the metric does
+        err = err - (np.bincount(lead, err) / lead_size)[lead]
         noise = np.maximum(np.bincount(page, err**2, n) + fixed, floor)
         ratio = signal / noise
         mean_ratio = np.bincount(group, ratio, n_groups) / group_size
@@ -174,7 +173,7 @@ def fit_fusion(
         # d value / d noise_p = ratio_p / (noise_p * group_size_g * mean_ratio_g * n_groups)
         d_noise = ratio / (noise * group_size[group] * mean_ratio[group] * n_groups)
         d_w_eff = d_noise[page] * 2.0 * err * (ra - rb)  # d value / d w_eff, per sample
-        if gap is None:
+        if not agree:
             return float(value), x.T @ (d_w_eff * w * (1.0 - w)) + 2.0 * l2 * delta
         grad = np.empty_like(theta)
         grad[:n_coef] = x.T @ (d_w_eff * (1.0 - p) * w * (1.0 - w)) + 2.0 * l2 * delta
@@ -182,19 +181,19 @@ def fit_fusion(
         grad[n_coef + 1] = float(np.sum(d_w_eff * p)) * share * (1.0 - share)
         return float(value), grad
 
-    gap_all, gap = gap, None  # first the weights alone, then (with gaps) from there with the agreement
-    theta = minimize(loss, np.zeros(n_coef), jac=True, method="L-BFGS-B").x
-    if gap_all is not None:
-        gap = gap_all
+    # first the weights alone, then (fit_agreement) from there with the agreement
+    theta = minimize(loss, np.zeros(n_coef), args=(False,), jac=True, method="L-BFGS-B").x
+    if fit_agreement:
         # the agreement's loss has several local optima: start at each scale and keep the best
         fits = [
-            minimize(loss, np.r_[theta, np.log(a), 0.0], jac=True, method="L-BFGS-B") for a in agree_starts_mv
+            minimize(loss, np.r_[theta, np.log(a), 0.0], args=(True,), jac=True, method="L-BFGS-B")
+            for a in agree_starts_mv
         ]
         theta = min(fits, key=lambda r: r.fun).x
     delta = theta[:n_coef]
     # only the difference of the log-variances sets the weights: split it evenly between the two models
     model_a = ErrorModel({k: -d / 2.0 for k, d in zip(names, delta, strict=True)})
     model_b = ErrorModel({k: d / 2.0 for k, d in zip(names, delta, strict=True)})
-    if gap is None:
+    if not fit_agreement:
         return FusionFit(model_a, model_b)
     return FusionFit(model_a, model_b, float(np.exp(theta[-2])), float(1.0 / (1.0 + np.exp(-theta[-1]))))

@@ -1,8 +1,8 @@
 """The shipped cnn weights (ecgdl/assets/cnn.pt) read end to end, as ``python evaluate.py model=cnn ...`` does,
 against floors below what they score (2-core machine): dev_eik_clean (10 real ECG-Image-Kit renders) 27.47 with
 the calibrated fusion (2026-12-07; the classical digitizer reads 26.99), dev_eik_distorted (10 with the kit's own
-distortions) 18.34; the first 4 synthetic clean pages above
-29.5, the first 4 photo pages above 18.5 and at least 3 dB above the classical digitizer.
+distortions) 18.34; the first 4 synthetic clean pages above 29.5, the first 4 photo pages above 18.5 and at least
+3 dB above the classical digitizer.
 
 The synthetic pages are the first 4 of the README table's 12 (``data=synth render=kaggle data.aug=<preset>``,
 seed 42): a fixed set that needs no data. Each test takes 10-30 s on the 2-core machine.

@@ -209,7 +209,7 @@ def test_fit_fusion_weighs_each_reader_where_it_errs_less() -> None:
         rb.append(rng.normal(0, 0.05, (400, 12)))
         truths.append(rng.normal(0, 1.0, (400, 12)))
     model_a, model_b, agree_mv, _ = fit_fusion(feats, ra, rb, truths, names=["bias", "near_pulse"])
-    assert agree_mv == 0.0  # no gaps given: no agreement fitted
+    assert agree_mv == 0.0  # fit_agreement off: no agreement fitted
     w_a = {}
     for key, pulse in (("off", 0.0), ("on", 1.0)):
         f = {"bias": np.ones(1), "near_pulse": np.full(1, pulse)}
@@ -236,7 +236,7 @@ def test_fit_fusion_learns_to_average_readings_that_agree() -> None:
         rb.append(b - truth)
         truths.append(truth)
         gaps.append(a - b)
-    fit = fit_fusion(feats, ra, rb, truths, names=["bias"], gaps_mv=gaps)
+    fit = fit_fusion(feats, ra, rb, truths, names=["bias"], fit_agreement=True)
     assert 0.02 < fit.agree_mv < 0.3 and 0.35 < fit.agree_weight < 0.65
 
     def snr_db(w_a: np.ndarray | float, r_a: np.ndarray, r_b: np.ndarray, t: np.ndarray) -> float:
