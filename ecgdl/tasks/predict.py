@@ -156,13 +156,18 @@ def predict_one(
     ]
     write_outputs(missing, out_dir, item.stem, sig, item.fs_hz, sidecar, overwrite=overwrite)
     if save_overlay:
+        from ecgdl.classical.meta import page_to_input
         from ecgdl.viz.overlay import overlay_prediction
         from ecgdl.viz.segments import segments_from_meta
 
         segments = segments_from_meta(record.meta)
-        if segments:  # in the pixels of the page as it was read (turned the right way up)
+        if (
+            segments
+        ):  # on the picture as it was read (turned the right way up), a rectified page's mapped back
             page = turn_image(image, int((record.meta or {}).get("turned_deg", 0)))
-            over = overlay_prediction(page, EcgRecord(sig, item.fs_hz), segments)
+            over = overlay_prediction(
+                page, EcgRecord(sig, item.fs_hz), segments, to_image=page_to_input(record.meta)
+            )
             cv2.imwrite(str(out_dir / f"{item.stem}-overlay.png"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
     meta = record.meta or {}
     # no truth here: how well the limb leads obey Einthoven / Goldberger is the consistency check we have. A

@@ -6,7 +6,7 @@ the Agg canvas (no pyplot state, never ``show``), so both work headless and in w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,9 @@ from ecgdl.signals.record import EcgRecord
 __all__ = ["TraceSegment", "draw_traces_on_page", "overlay_prediction", "plot_leads"]
 
 _SUBPIXEL_BITS = 4  # cv2 fixed-point coordinates: 1/16 px
+
+#: page points (x, y arrays) -> image points: where the segments' frame is not the image's own
+PointMap = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,9 @@ def _as_rgb_uint8(image_rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image).copy()
 
 
-def _segment_polylines(signal_mv: np.ndarray, fs_hz: float, seg: TraceSegment) -> list[np.ndarray]:
+def _segment_polylines(
+    signal_mv: np.ndarray, fs_hz: float, seg: TraceSegment, to_image: PointMap | None = None
+) -> list[np.ndarray]:
     """Fixed-point (N, 1, 2) int32 point arrays, one per run of finite samples inside the segment."""
     column = signal_mv[:, LEAD_INDEX[seg.lead]]
     end = min(seg.end_sample, column.shape[0])
@@ -73,6 +78,8 @@ def _segment_polylines(signal_mv: np.ndarray, fs_hz: float, seg: TraceSegment) -
     x = seg.x0_px + (k - seg.start_sample) / float(fs_hz) * seg.px_per_s
     y = seg.baseline_y_px - seg.polarity * values * seg.px_per_mv
     finite = np.isfinite(y)
+    if to_image is not None:
+        x, y = (np.asarray(v, np.float64) for v in to_image(x, np.where(finite, y, seg.baseline_y_px)))
     scale = float(1 << _SUBPIXEL_BITS)
     lines = []
     # Split at NaN gaps so absent samples are not bridged.
@@ -93,10 +100,12 @@ def draw_traces_on_page(
     *,
     colour: tuple[int, int, int] = (0, 160, 255),
     thickness: int = 2,
+    to_image: PointMap | None = None,
 ) -> np.ndarray:
     """Draw ``record``'s samples for each segment onto a copy of the page; returns (H, W, 3) RGB uint8.
 
     ``colour`` is RGB. NaN samples break the line. Points outside the image are clipped by OpenCV.
+    ``to_image`` maps the segments' page points into the image (a rectified page's segments onto the photo).
     """
     if not isinstance(record, EcgRecord):
         raise ValueError(f"record must be an EcgRecord, got {type(record).__name__}")
@@ -107,7 +116,7 @@ def draw_traces_on_page(
     if len(colour_tuple) != 3 or not all(0 <= c <= 255 for c in colour_tuple):
         raise ValueError(f"colour must be three 0-255 integers (RGB), got {colour}")
     for seg in segments:
-        lines = _segment_polylines(record.signal_mv, record.fs_hz, seg)
+        lines = _segment_polylines(record.signal_mv, record.fs_hz, seg, to_image)
         if lines:
             cv2.polylines(
                 canvas,
@@ -128,9 +137,13 @@ def overlay_prediction(
     *,
     colour: tuple[int, int, int] = (0, 160, 255),
     thickness: int = 2,
+    to_image: PointMap | None = None,
 ) -> np.ndarray:
-    """The predicted record drawn back at its page positions in a contrasting colour (RGB uint8, same shape)."""
-    return draw_traces_on_page(image_rgb, segments, record, colour=colour, thickness=thickness)
+    """The predicted record drawn back at its page positions in a contrasting colour (RGB uint8, same shape);
+    ``to_image`` as in :func:`draw_traces_on_page`."""
+    return draw_traces_on_page(
+        image_rgb, segments, record, colour=colour, thickness=thickness, to_image=to_image
+    )
 
 
 def plot_leads(

@@ -39,6 +39,23 @@ def test_overlay_changes_pixels_along_trace() -> None:
     assert pixel[2] > pixel[0]
 
 
+def test_a_rectified_pages_segments_are_drawn_where_the_picture_shows_them() -> None:
+    # a reading of a rectified page gives its segments in the page frame; drawn on the picture they must go
+    # through the inverse of the homography (here the page frame is the picture at twice its size)
+    from ecgdl.classical.meta import page_to_input
+
+    page = np.full((300, 600, 3), 255, dtype=np.uint8)
+    record = _record()
+    seg = TraceSegment("II", 0, 500, x0_px=100.0, baseline_y_px=300.0, px_per_s=200.0, px_per_mv=80.0)
+    meta = {"segments_frame": "rectified", "homography": [[2.0, 0, 0], [0, 2.0, 0], [0, 0, 1.0]]}
+    out = overlay_prediction(page, record, [seg], to_image=page_to_input(meta))
+    # sample 25 (0.5 mV): page (150, 260) -> picture (75, 130), as on the unscaled page above
+    assert (out[128:133, 74:77] != 255).any()
+    drawn = np.flatnonzero((out != 255).any(axis=(0, 2)))
+    assert drawn.min() >= 48 and drawn.max() <= 552
+    assert (out[:, 454:466] == 255).all()  # the NaN gap, mapped too
+
+
 def test_draw_traces_validation() -> None:
     record = _record()
     seg = TraceSegment("I", 0, 100, 0.0, 50.0, 100.0, 10.0)
