@@ -57,7 +57,7 @@ from ecgdl.classical.layout import build_segments
 from ecgdl.classical.layoutcheck import upright
 from ecgdl.classical.meta import PageFindings, record_meta
 from ecgdl.classical.page import PageGeometry, Pulse, RowBand
-from ecgdl.classical.paper import blank_background, paper_mask
+from ecgdl.classical.paper import blank_background, paper_mask, warp_mask
 from ecgdl.classical.printed import PrintedScales
 from ecgdl.classical.reading import read_segments
 from ecgdl.classical.resample import assemble_record, check_interpolation
@@ -96,10 +96,6 @@ class ClassicalDigitizer:
         grid_refine: on a page rectified with a perspective (a photo) and a grid, refine the warp from the
             grid lines' positions (:func:`~ecgdl.classical.gridfit.grid_homography`): the angles leave the
             scale drifting by tenths of a percent across a photo, a lead's time by milliseconds.
-        dewarp / dewarp_min_rms_px: flatten a grid that bends beyond the homography (a curled photo, a cockled
-            or creased page) by a dense warp from the lines' local phase
-            (:func:`~ecgdl.classical.gridwarp.grid_warp`), when its rms displacement is at least
-            ``dewarp_min_rms_px`` page px (a flat page is not resampled again).
         max_angle_deg / min_angle_deg: largest rotation searched / smallest one corrected.
         detect_pulses: look for 1 mV calibration pulses (``pulse_mv`` by ``pulse_s``) at row ends.
         pulse_overlap_samples: a lead that follows a start pulse without a gap begins this many samples (at
@@ -177,8 +173,6 @@ class ClassicalDigitizer:
         rectify: bool = True,
         perspective: bool = True,
         grid_refine: bool = True,
-        dewarp: bool = False,
-        dewarp_min_rms_px: float = 0.5,
         max_angle_deg: float = 20.0,
         min_angle_deg: float = 0.05,
         detect_pulses: bool = True,
@@ -227,8 +221,6 @@ class ClassicalDigitizer:
         self.rectify = bool(rectify)
         self.perspective = bool(perspective)
         self.grid_refine = bool(grid_refine)
-        self.dewarp = bool(dewarp)
-        self.dewarp_min_rms_px = float(dewarp_min_rms_px)
         self.max_angle_deg = float(max_angle_deg)
         self.min_angle_deg = float(min_angle_deg)
         self.detect_pulses = bool(detect_pulses)
@@ -382,8 +374,6 @@ class ClassicalDigitizer:
             grid_refine=self.grid_refine,
             min_px_per_mm=self.min_px_per_mm,
             max_px_per_mm=self.max_px_per_mm,
-            dewarp=self.dewarp,
-            dewarp_min_rms_px=self.dewarp_min_rms_px,
         )
         clock.lap("calibration")
         rules, duration_s = self._scale_rules(), n_samples / fs_hz
@@ -391,7 +381,7 @@ class ClassicalDigitizer:
         # a page without one (see grid_checked_by_pulses): every size in mm they use was wrong.
         prob = None if self.ink_model is None else ink_probability(self.ink_model, frame.page)  # both passes
         for _ in range(2):
-            found = self._rows_and_pulses(frame, prob, frame.page_mask(paper), rules, clock, dbg)
+            found = self._rows_and_pulses(frame, prob, warp_mask(paper, frame.rect), rules, clock, dbg)
             checked = grid_checked_by_pulses(frame.cal, found.pulses, frame.page.shape, rules)
             if checked is frame.cal:
                 break
@@ -427,7 +417,7 @@ class ClassicalDigitizer:
             homography=frame.homography,
             size_wh=(page_w, page_h),
             input_scale=frame.input_scale,
-            rectified=not frame.rect.identity or frame.warp is not None,
+            rectified=not frame.rect.identity,
             px_per_mm_x=cal.px_per_mm_x,
             px_per_mm_y=cal.px_per_mm_y,
             layout=found.layout,
@@ -443,7 +433,6 @@ class ClassicalDigitizer:
             px_per_mv=scales.px_per_mv,
             pulses={i: tuple(p) for i, p in pulses.items()},
             stroke_px=marks.stroke_px,
-            warp=frame.warp,
         )
         return geometry, PageFindings(
             frame, marks, found.tracer, found.pitch_mm, found.printed, scales.method

@@ -9,9 +9,7 @@
    came from the traces themselves and is reduced to a plain rotation (or none). On a page rectified with a
    perspective (a photo) and a grid, the warp is refined from the grid lines' positions
    (:func:`~ecgdl.classical.gridfit.grid_homography`): the angles leave the scale drifting by tenths of a
-   percent across a photo, a lead's time by milliseconds. Paper that bends beyond any homography (a curled
-   photo, a cockled or creased page) is then flattened by a dense warp from the grid lines' local phase
-   (:func:`~ecgdl.classical.gridwarp.grid_warp`, ``dewarp``).
+   percent across a photo, a lead's time by milliseconds.
 
 A grid the pulses later reject (the beats of a steady rhythm on a gridless page, see
 :func:`~ecgdl.classical.scales.grid_checked_by_pulses`) gives way to the whole-page prior:
@@ -28,9 +26,7 @@ import numpy as np
 from ecgdl.classical.calibration import GridCalibration, estimate_grid
 from ecgdl.classical.geometry import estimate_rectification
 from ecgdl.classical.gridfit import grid_homography
-from ecgdl.classical.gridwarp import GridWarp, grid_warp
 from ecgdl.classical.homography import Rectification, rotation_only, warp_image
-from ecgdl.classical.paper import warp_mask
 from ecgdl.data.images import ImageLoadError, to_rgb_uint8
 from ecgdl.digitizer import DigitizationError
 
@@ -44,8 +40,7 @@ class PageFrame:
     ``image``: the input at working scale (H x W x 3 uint8), ``input_scale`` times the input's size (1: not
     downscaled); ``rect``: the homography from ``image`` to the page; ``page``: the rectified page; ``cal``:
     the page's grid scale (a prior when no grid was found); ``grid_shift_px``: the most the grid refinement
-    moved the page (0: not done); ``warp``: the dense warp that flattened a bent grid after ``rect``
-    (:mod:`~ecgdl.classical.gridwarp`; None: none).
+    moved the page (0: not done).
     """
 
     image: np.ndarray
@@ -54,14 +49,6 @@ class PageFrame:
     page: np.ndarray
     cal: GridCalibration
     grid_shift_px: float = 0.0
-    warp: GridWarp | None = None
-
-    def page_mask(self, mask: np.ndarray | None) -> np.ndarray | None:
-        """A mask of ``image`` (the paper) in the page's pixels; None stays None."""
-        out = warp_mask(mask, self.rect)
-        if out is None or self.warp is None:
-            return out
-        return self.warp.remap(out.astype(np.uint8), interpolation=cv2.INTER_NEAREST, fill=0).astype(bool)
 
     @property
     def homography(self) -> np.ndarray:
@@ -110,8 +97,6 @@ def calibrate_page(
     grid_refine: bool,
     min_px_per_mm: float,
     max_px_per_mm: float,
-    dewarp: bool = False,
-    dewarp_min_rms_px: float = 0.5,
 ) -> PageFrame:
     """The page's grid scale, the warp reduced to a rotation when no grid shows, or refined from the grid
     lines' positions (``grid_refine``) on a page warped with a perspective (see the module docstring)."""
@@ -134,10 +119,7 @@ def calibrate_page(
             page = warp_image(image, rect)
             cal = grid(page)
             grid_shift = fit.max_shift_px
-    warp = grid_warp(page, cal, min_rms_px=dewarp_min_rms_px) if dewarp and cal.found else None
-    if warp is not None:
-        page = warp.remap(page)
-    return PageFrame(image, input_scale, rect, page, cal, grid_shift, warp)
+    return PageFrame(image, input_scale, rect, page, cal, grid_shift)
 
 
 def frame_without_grid(frame: PageFrame, prior: GridCalibration) -> PageFrame:
@@ -147,6 +129,4 @@ def frame_without_grid(frame: PageFrame, prior: GridCalibration) -> PageFrame:
     if rect.method == "grid" and not rect.identity:
         rect = rotation_only(rect, frame.image.shape[1], frame.image.shape[0])
         page = warp_image(frame.image, rect)
-    elif frame.warp is not None:
-        page = warp_image(frame.image, rect)
-    return replace(frame, rect=rect, page=page, cal=prior, warp=None)
+    return replace(frame, rect=rect, page=page, cal=prior)

@@ -23,7 +23,7 @@ from scipy.ndimage import uniform_filter1d
 
 from ecgdl.classical.calibration import GridCalibration, grid_signal
 
-__all__ = ["GridFit", "best_period", "grid_displacements", "grid_homography"]
+__all__ = ["GridFit", "grid_displacements", "grid_homography"]
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def grid_displacements(
     return samples.astype(np.float64), centres, d, amp
 
 
-def best_period(sig: np.ndarray, px_per_mm: float, axis: int) -> float:
+def _best_period(sig: np.ndarray, px_per_mm: float, axis: int) -> float:
     """The comb to demodulate along ``axis`` (1: x, 0: y): the 5 mm major lines', or the 1 mm minor lines' where
     those are at least 3 px apart and twice as clear (mean demodulated amplitude relative to the profile's spread)."""
     prof = sig.mean(axis=1 - axis, dtype=np.float64)
@@ -119,7 +119,7 @@ def grid_homography(
     for axis in (1, 0):  # 1: vertical lines (x positions), 0: horizontal lines (y positions)
         ppm = cal.px_per_mm_x if axis == 1 else cal.px_per_mm_y
         plane = sig if axis == 1 else sig.T
-        period = best_period(sig, ppm, axis)
+        period = _best_period(sig, ppm, axis)
         periods.append(period)
         pos, centres, d, amp = grid_displacements(plane, period, n_bands, window_mm * ppm, step_mm * ppm)
         keep = amp >= min_amplitude_frac * np.percentile(amp, 90)

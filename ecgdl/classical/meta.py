@@ -4,8 +4,8 @@ stages measured on the way.
 ``segments`` (one dict per lead segment: lead, start_sample, end_sample, x0_px, baseline_y_px, px_per_s,
 px_per_mv, pulse_sides, offset_mv, zero_y_px) and ``row_baselines_px`` are in *input image* pixels when the page was not
 warped (scaled back when it was downscaled: ``segments_frame`` "input"), else in the rectified page's pixels
-(``segments_frame`` "rectified", with ``homography`` from input pixels to those, and ``page_warp`` where a
-dense warp flattened a bent grid after it; :func:`page_to_input` maps such points back). The rest: ``layout``,
+(``segments_frame`` "rectified", with ``homography`` from input pixels to those; :func:`page_to_input` maps
+such points back). The rest: ``layout``,
 ``px_per_mm`` (same frame), ``px_per_mm_x`` / ``px_per_mm_y`` (the page's), ``grid_found``, ``calibration``
 (how the scales were found), the printed speed and gain, ``gain_mm_per_mv``, ``speed_mm_per_s``, ``n_pulses``,
 ``rotation_deg``, ``perspective``, ``grid_refine_shift_px``, ``missing_leads``, ``leads_from_einthoven``,
@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from ecgdl.classical.frame import PageFrame
-from ecgdl.classical.gridwarp import GridWarp
 from ecgdl.classical.ink import PageInk
 from ecgdl.classical.page import PageGeometry
 from ecgdl.classical.printed import PrintedScales
@@ -34,19 +33,16 @@ __all__ = ["PageFindings", "page_to_input", "record_meta"]
 def page_to_input(
     meta: Mapping[str, Any] | None,
 ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
-    """A map of the segments' page points (x, y arrays) to the input image's pixels, for a reading whose
-    ``segments_frame`` is "rectified" (the dense ``page_warp`` first, then the inverse homography); None when
-    the segments are in the input's pixels already."""
+    """A map of the segments' page points (x, y arrays) to the input image's pixels (the inverse of the
+    ``homography``) for a reading whose ``segments_frame`` is "rectified"; None when the segments are in the
+    input's pixels already."""
     meta = meta or {}
     if meta.get("segments_frame") != "rectified" or "homography" not in meta:
         return None
     to_input = np.linalg.inv(np.asarray(meta["homography"], np.float64))
-    warp = GridWarp.from_meta(meta["page_warp"]) if meta.get("page_warp") else None
 
     def apply(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        if warp is not None:
-            x, y = (np.asarray(v, np.float64) for v in warp.source_points(x, y))
         p = np.stack([x, y, np.ones_like(x)], axis=-1) @ to_input.T
         return p[..., 0] / p[..., 2], p[..., 1] / p[..., 2]
 
@@ -119,8 +115,6 @@ def record_meta(
     }
     if segments_frame == "rectified":
         meta["homography"] = geometry.homography.tolist()  # input pixels -> rectified pixels
-        if geometry.warp is not None:  # then a dense warp (ecgdl.classical.gridwarp.GridWarp.as_meta)
-            meta["page_warp"] = geometry.warp.as_meta()
     meta["separator_bars"] = len(seen.ink.bars)
     meta["split_stroke_noise"] = split_stroke_noise
     meta["stroke_px"] = seen.ink.stroke_px  # the trace's estimated thickness, page pixels

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecgdl.classical.gridwarp import GridWarp
-
 __all__ = ["LeadSegment", "PageGeometry", "Pulse", "RowBand"]
 
 
@@ -110,9 +108,6 @@ class PageGeometry:
             px_per_mm_y * gain with a grid).
         pulses: the calibration pulses, by row index (rows without one are absent).
         stroke_px: the trace's stroke thickness, page px.
-        warp: on a page whose grid bent beyond the homography, the dense warp applied after it
-            (:class:`~ecgdl.classical.gridwarp.GridWarp`: the page-frame point ``p`` shows the homography's
-            page at ``warp.source_points(p)``); None: the homography alone maps the input to the page frame.
     """
 
     homography: np.ndarray
@@ -131,7 +126,6 @@ class PageGeometry:
     px_per_mv: float
     pulses: dict[int, tuple[Pulse, ...]] = field(default_factory=dict)
     stroke_px: float = 1.0
-    warp: GridWarp | None = None
 
     @property
     def px_per_mm(self) -> float:

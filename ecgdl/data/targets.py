@@ -8,7 +8,6 @@ does at inference, so that residual warps (folds, creases) and resampling blur s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -104,31 +103,17 @@ def warp_crop(
     sy: float,
     spec: CropSpec,
     page_to_image: np.ndarray | None = None,
-    page_warp: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> np.ndarray:
     """The (height_px, width_px, ...) crop of :func:`crop_affine`'s map, sampled bilinearly in one resampling;
     ``page_to_image`` (3x3) maps the page frame of that map into ``image`` (e.g. rectified page -> input photo).
-    ``page_warp`` (page points x, y -> points x, y) comes first where the page frame is a dense warp of the
-    homography's (:class:`ecgdl.classical.gridwarp.GridWarp`'s ``source_points``).
 
     Bilinear, also when the crop shrinks the page: OpenCV's warps have no area filter (INTER_AREA there is
     bilinear), and training and inference crops must be resampled alike.
     """
     m = np.array([[sx, 0.0, x0], [0.0, sy, y0], [0.0, 0.0, 1.0]])
-    size = (spec.width_px, spec.height_px)
-    if page_warp is not None:
-        u, v = np.meshgrid(
-            np.arange(spec.width_px, dtype=np.float64), np.arange(spec.height_px, dtype=np.float64)
-        )
-        px, py = page_warp(x0 + u * sx, y0 + v * sy)
-        pts = np.stack([np.asarray(px, np.float64), np.asarray(py, np.float64), np.ones(u.shape)], axis=-1)
-        if page_to_image is not None:
-            pts = pts @ np.asarray(page_to_image, np.float64).T
-        map_x = (pts[..., 0] / pts[..., 2]).astype(np.float32)
-        map_y = (pts[..., 1] / pts[..., 2]).astype(np.float32)
-        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if page_to_image is not None:
         m = np.asarray(page_to_image, np.float64) @ m
+    size = (spec.width_px, spec.height_px)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     if np.allclose(m[2], [0.0, 0.0, 1.0]):
         return cv2.warpAffine(image, m[:2], size, flags=flags, borderMode=cv2.BORDER_REPLICATE)

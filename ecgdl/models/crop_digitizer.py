@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from scipy.ndimage import binary_dilation
 
-from ecgdl.classical.gridwarp import GridWarp
 from ecgdl.classical.layoutcheck import lead_polarity
 from ecgdl.classical.trace import true_runs
 from ecgdl.constants import LEADS
@@ -84,11 +83,9 @@ def cut_page_crops(
         segments = segments_to_read(meta.get("segments") or [])
     if not segments:
         raise DigitizationError("crops: the page geometry stage found no lead segments")
-    to_input, warp = None, None
+    to_input = None
     if meta.get("segments_frame") == "rectified":
         to_input = np.linalg.inv(np.asarray(meta["homography"], np.float64))
-        if meta.get("page_warp"):
-            warp = GridWarp.from_meta(meta["page_warp"]).source_points
     gain = float(meta.get("gain_mm_per_mv") or 10.0)
     crops, info = [], {k: [] for k in ("px_per_mv", "baseline_y", "lead_index", "t0_s", "s_per_col")}
     for seg in segments:
@@ -100,7 +97,7 @@ def cut_page_crops(
             x0, y0, sx, sy = crop_affine(
                 float(seg["x0_px"]), centre, px_per_s, px_per_mv / gain, t0, t1, spec
             )
-            crop = warp_crop(image_rgb, x0, y0, sx, sy, spec, page_to_image=to_input, page_warp=warp)
+            crop = warp_crop(image_rgb, x0, y0, sx, sy, spec, page_to_image=to_input)
             crops.append(crop)
             crop_px_per_mv = px_per_mv / sy
             info["px_per_mv"].append(crop_px_per_mv)

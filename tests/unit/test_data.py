@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -129,22 +128,3 @@ def test_loader_workers_run_opencv_on_one_thread_each() -> None:
     dm = EcgDataModule(SyntheticSource(num_records=2), num_workers=2, worker_cv2_threads=1)
     init = dm.train_dataloader().worker_init_fn
     assert init.keywords == {"cv2_threads": 1}
-
-
-def test_a_crop_through_a_dense_page_warp_is_the_crop_of_the_flattened_page() -> None:
-    from ecgdl.data.targets import warp_crop
-
-    rng = np.random.default_rng(3)
-    image = cv2.GaussianBlur(rng.integers(0, 256, (200, 300, 3), dtype=np.uint8), (0, 0), 2.0)
-    spec = CropSpec(40, 120)
-    # a warp that shows the page 3 px to the right and 2 px lower: the crop of the point (x, y) through it is the
-    # crop of (x + 3, y + 2)
-    shifted = warp_crop(image, 50.0, 40.0, 1.0, 1.0, spec, page_warp=lambda x, y: (x + 3.0, y + 2.0))
-    direct = warp_crop(image, 53.0, 42.0, 1.0, 1.0, spec)
-    assert np.abs(shifted.astype(int) - direct.astype(int)).max() <= 1
-    # with a homography after it (the page frame is the picture at twice its size)
-    to_image = np.diag([0.5, 0.5, 1.0])
-    both = warp_crop(
-        image, 100.0, 80.0, 2.0, 2.0, spec, page_to_image=to_image, page_warp=lambda x, y: (x + 6.0, y + 4.0)
-    )
-    assert np.abs(both.astype(int) - direct.astype(int)).max() <= 1

@@ -54,6 +54,7 @@ def test_a_rectified_pages_segments_are_drawn_where_the_picture_shows_them() -> 
     drawn = np.flatnonzero((out != 255).any(axis=(0, 2)))
     assert drawn.min() >= 48 and drawn.max() <= 552
     assert (out[:, 454:466] == 255).all()  # the NaN gap, mapped too
+    assert page_to_input({"segments_frame": "input"}) is None  # segments in the picture's own pixels
 
 
 def test_draw_traces_validation() -> None:
