@@ -25,10 +25,13 @@ from ecgdl.constants import LEAD_INDEX, LIMB_LEADS
 from ecgdl.signals.einthoven import einthoven_consistency_db
 from ecgdl.signals.limb import limb_consistency_db
 
-__all__ = ["FEATURES", "ConfidenceModel", "confidence_features", "fit_confidence"]
+__all__ = ["FEATURES", "ConfidenceModel", "confidence_features", "fit_confidence", "with_derived"]
 
-#: The figures the confidence is a logistic function of, in this order.
-FEATURES: tuple[str, ...] = ("einthoven_db", "goldberger_db", "grid_found", "missing_leads")
+#: The figures the confidence is a logistic function of, in this order. ``weaker_db`` is the lower of the two
+#: consistency figures: a page is read right only when *both* relations hold (on a 3x4 page they test different
+#: columns), and a sum of the two lets one that holds very well (three leads read flat agree at 30 dB) hide one
+#: that fails.
+FEATURES: tuple[str, ...] = ("einthoven_db", "goldberger_db", "weaker_db", "grid_found", "missing_leads")
 #: Consistency figures are clipped to this range (dB): a perfect reading's are unbounded.
 _CLIP_DB = (-10.0, 40.0)
 #: Limb-lead consistency counts only when three limb leads were read together for this long (a beat at 60 bpm);
@@ -67,12 +70,22 @@ def confidence_features(
         # a page read sideways agree as well as a whole page read right
         e_db = g_db = np.nan
     missing = len(meta.get("missing_leads") or []) + len(meta.get("leads_from_einthoven") or [])
-    return {
-        "einthoven_db": float(np.clip(np.nan_to_num(e_db, nan=_CLIP_DB[0]), *_CLIP_DB)),
-        "goldberger_db": float(np.clip(np.nan_to_num(g_db, nan=_CLIP_DB[0]), *_CLIP_DB)),
-        "grid_found": float(bool(meta.get("grid_found", True))),
-        "missing_leads": float(missing),
-    }
+    return with_derived(
+        {
+            "einthoven_db": float(np.clip(np.nan_to_num(e_db, nan=_CLIP_DB[0]), *_CLIP_DB)),
+            "goldberger_db": float(np.clip(np.nan_to_num(g_db, nan=_CLIP_DB[0]), *_CLIP_DB)),
+            "grid_found": float(bool(meta.get("grid_found", True))),
+            "missing_leads": float(missing),
+        }
+    )
+
+
+def with_derived(features: Mapping[str, float]) -> dict[str, float]:
+    """``features`` with the figures derived from the others (``weaker_db``) added where absent (readings
+    cached before they existed)."""
+    out = dict(features)
+    out.setdefault("weaker_db", float(min(out["einthoven_db"], out["goldberger_db"])))
+    return out
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,7 @@ class ConfidenceModel:
             raise ValueError(f"threshold must lie in (0, 1), got {self.threshold}")
 
     def __call__(self, features: Mapping[str, float]) -> float:
+        features = with_derived(features)
         z = self.intercept + sum(float(w) * float(features[f]) for f, w in self.weights.items())
         return float(1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0))))
 
@@ -114,7 +128,7 @@ def fit_confidence(
 ) -> ConfidenceModel:
     """Logistic regression of ``page SNR >= good_db`` on the readings' ``features`` (L2 penalty ``l2`` on the
     standardised weights, fitted by L-BFGS), returned in the features' own units."""
-    x = np.array([[float(f[k]) for k in FEATURES] for f in features], np.float64)
+    x = np.array([[float(with_derived(f)[k]) for k in FEATURES] for f in features], np.float64)
     y = (np.asarray(page_snr_db, np.float64) >= good_db).astype(np.float64)
     if x.shape[0] != y.size or y.size < 4:
         raise ValueError(

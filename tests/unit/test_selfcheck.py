@@ -46,7 +46,13 @@ def test_confidence_features_use_the_raw_figures_and_clip_them() -> None:
             "missing_leads": ["V1"],
         },
     )
-    assert feats == {"einthoven_db": 40.0, "goldberger_db": -10.0, "grid_found": 0.0, "missing_leads": 1.0}
+    assert feats == {
+        "einthoven_db": 40.0,
+        "goldberger_db": -10.0,
+        "weaker_db": -10.0,
+        "grid_found": 0.0,
+        "missing_leads": 1.0,
+    }
     assert set(feats) == set(FEATURES)
 
 
@@ -110,6 +116,29 @@ def test_fitted_confidence_separates_consistent_from_inconsistent_readings() -> 
     assert conf[:60].mean() > 0.85 and conf[60:].mean() < 0.15
     assert model.weights["einthoven_db"] > 0  # more consistent -> more confident
     assert model({**feats[0], "einthoven_db": 30.0}) > model({**feats[0], "einthoven_db": 0.0})
+
+
+def test_one_relation_that_holds_very_well_does_not_hide_one_that_fails() -> None:
+    """A page whose first column (I, II, III) was misread and whose second (aVR, aVL, aVF) was read flat obeys
+    Goldberger at 30 dB and Einthoven not at all; it is a bad page. A sum of the two figures would call it as
+    confident as a page read right in both; the weaker of the two tells them apart."""
+    rng = np.random.default_rng(4)
+    good = [(rng.normal(18, 3), rng.normal(18, 3)) for _ in range(60)]
+    one_fails = [(rng.normal(0, 2), rng.normal(30, 3)) for _ in range(30)]
+    one_fails += [(g, e) for e, g in one_fails]  # and the other way round
+    both_fail = [(rng.normal(2, 3), rng.normal(2, 3)) for _ in range(30)]
+    pairs = good + one_fails + both_fail
+    snr = np.r_[rng.normal(18, 3, 60), rng.normal(2, 3, 90)]
+    feats = [
+        {"einthoven_db": e, "goldberger_db": g, "grid_found": 1.0, "missing_leads": 0.0} for e, g in pairs
+    ]
+    model = fit_confidence(feats, snr, good_db=10.0)
+    assert model.weights["weaker_db"] > 0
+    assert model(feats[0] | {"einthoven_db": 18.0, "goldberger_db": 18.0}) > 0.8
+    assert model(feats[0] | {"einthoven_db": -1.0, "goldberger_db": 30.0}) < 0.2
+    assert confidence_features(np.zeros((N, 12)), FS, {"raw_einthoven_db": -1.0, "raw_goldberger_db": 30.0})[
+        "weaker_db"
+    ] == pytest.approx(-1.0)
 
 
 def test_confidence_model_checks_its_arguments() -> None:
