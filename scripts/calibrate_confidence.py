@@ -1,8 +1,9 @@
 """Calibrate the reading confidence (``conf/confidence/default.yaml``) on generated pages with exact truth.
 
 Reads freshly rendered pages of every degradation preset, drawn as ECG-Image-Kit draws them and with every
-layout / speed / gain / pulse style (``render=varied``), upright and turned by 90 and 180 degrees (a turned page read
-as it is gives a full, wrong reading: the failures the confidence must see), with ``--model``'s digitizer; fits
+layout / speed / gain / pulse style (``render=varied``) and in other machines' styles (``render=wild``: dotted,
+pale, dark and no grids among them), upright and turned by 90 and 180 degrees (a turned page read as it is gives a
+full, wrong reading: the failures the confidence must see), with ``--model``'s digitizer; fits
 :func:`ecgdl.metrics.confidence.fit_confidence` (P(page SNR >= 10 dB)) on the readings' consistency figures and
 prints the ``confidence`` block, with how well it separates the pages (AUC, and the share of good / bad pages on
 each side of the threshold). The pages are drawn from their own seed, apart from the results table's test pages
@@ -38,6 +39,8 @@ SETS = {
         f"varied_{p}": ["render=varied", "signals=synthetic", f"data.aug={p}"]
         for p in ("clean", "scan", "photo")
     },
+    # other machines' pages (dotted, pale, dark and no grids, end pulses, other fonts and layouts)
+    **{f"wild_{p}": ["render=wild", "signals=synthetic", f"data.aug={p}"] for p in ("clean", "photo")},
 }
 #: quarter turns (np.rot90's k, counter-clockwise) the pages of each set are also read at
 TURNS = {"eik_clean": (1, 2), "eik_scan": (2,), "eik_photo": (2,), "varied_clean": (1, 2)}
