@@ -161,9 +161,8 @@ def predict_one(
         from ecgdl.viz.segments import segments_from_meta
 
         segments = segments_from_meta(record.meta)
-        if (
-            segments
-        ):  # on the picture as it was read (turned the right way up), a rectified page's mapped back
+        # drawn on the picture as it was read (turned the right way up); a rectified page's segments mapped back
+        if segments:
             page = turn_image(image, int((record.meta or {}).get("turned_deg", 0)))
             over = overlay_prediction(
                 page, EcgRecord(sig, item.fs_hz), segments, to_image=page_to_input(record.meta)
