@@ -174,5 +174,5 @@ def complete_leads(
     if len(missing) > max_missing_leads:
         raise DigitizationError(f"resample: no trace for lead(s) {', '.join(missing)} (layout {layout})")
     repaired = repair_missing_leads(sig, segs, missing, fs_hz) if missing else []
-    sig, limb_meta = fit_limb_leads_with_check(sig, fs_hz, limb_fit_weights)
+    sig, limb_meta = fit_limb_leads_with_check(sig, fs_hz, limb_fit_weights, untested=repaired)
     return sig, missing, repaired, limb_meta

@@ -419,8 +419,10 @@ def fused_record(
     """
     signal, w_net = fusion.fuse(readings.network_mv, readings.classical_mv(), readings.features())
     signal = signal * readings.polarity  # fused as printed; the leads printed upside down turned back
-    signal, limb_meta = fit_limb_leads_with_check(signal, fs_hz, limb_fit_weights)
     base = readings.classical
+    # the leads the classical reading rebuilt from the others (it traced none of them) test nothing
+    rebuilt = base.meta.get("leads_from_einthoven") or ()
+    signal, limb_meta = fit_limb_leads_with_check(signal, fs_hz, limb_fit_weights, untested=rebuilt)
     meta = {
         **base.meta,
         **limb_meta,

@@ -14,7 +14,7 @@ offset per lead anyway).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -78,18 +78,30 @@ def limb_weights(lead_weights: Mapping[str, float] | None = None) -> np.ndarray:
 
 
 def fit_limb_leads_with_check(
-    signal_mv: np.ndarray, fs_hz: float, lead_weights: Mapping[str, float] | None
+    signal_mv: np.ndarray,
+    fs_hz: float,
+    lead_weights: Mapping[str, float] | None,
+    untested: Sequence[str] = (),
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """What a digitizer does last: (``signal_mv`` fitted by :func:`fit_limb_leads` with ``lead_weights``, or as
     it is when they are None; meta entries ``limb_fit`` and the Einthoven / Goldberger consistency of the
     reading *before* the fit, ``raw_einthoven_db`` / ``raw_goldberger_db``, the truth-free check of a page, and
-    ``raw_limb_db``, :func:`limb_consistency_db` of the same, which any three limb leads printed together give)."""
-    raw = einthoven_consistency_db(signal_mv, fs_hz)
+    ``raw_limb_db``, :func:`limb_consistency_db` of the same, which any three limb leads printed together give).
+
+    ``untested``: leads left out of the check (NaN there) because they were not read but rebuilt from the other
+    limb leads: a rebuilt lead obeys the identities by construction, and a reading that traced only a few limb
+    leads would otherwise pass the check at its 60-dB cap. A relation left without samples is NaN.
+    """
+    checked = signal_mv
+    if untested:
+        checked = np.array(signal_mv, dtype=np.float64, copy=True)
+        checked[:, [LEAD_INDEX[name] for name in untested]] = np.nan
+    raw = einthoven_consistency_db(checked, fs_hz)
     meta = {
         "limb_fit": lead_weights is not None,
         "raw_einthoven_db": raw.einthoven_db,
         "raw_goldberger_db": raw.goldberger_db,
-        "raw_limb_db": limb_consistency_db(signal_mv),
+        "raw_limb_db": limb_consistency_db(checked),
     }
     if lead_weights is None:
         return signal_mv, meta

@@ -8,7 +8,7 @@ import pytest
 
 from ecgdl.constants import LEAD_INDEX, LEADS
 from ecgdl.metrics.einthoven import einthoven_consistency_db
-from ecgdl.signals.limb import LIMB_FROM_I_II, LIMB_LEADS, fit_limb_leads
+from ecgdl.signals.limb import LIMB_FROM_I_II, LIMB_LEADS, fit_limb_leads, fit_limb_leads_with_check
 from ecgdl.signals.synthetic import generate_ecg
 
 FS = 500
@@ -110,6 +110,59 @@ def test_bad_arguments_are_named() -> None:
         DigitizerModule(
             build_network("cnn", base_channels=8, depth=2), limb_fit=True, limb_fit_weights={"V5": 2}
         )
+
+
+def test_leads_rebuilt_from_the_others_are_left_out_of_the_check() -> None:
+    # a reading that traced I, II, aVR and aVL only, with III and aVF rebuilt from them (III = II - I,
+    # aVF = II - I/2), obeys Einthoven and Goldberger exactly: the check must not count that
+    rng = np.random.default_rng(5)
+    rec = generate_ecg(rng, fs_hz=FS)
+    page = _printed_3x4_ii(rec.signal_mv)
+    read = page + np.where(np.isfinite(page), rng.normal(0, 0.2, page.shape), np.nan)  # a poor reading
+    i, ii = read[:, LEAD_INDEX["I"]], read[:, LEAD_INDEX["II"]]
+    rebuilt = read.copy()
+    rebuilt[:1250, LEAD_INDEX["III"]] = ii[:1250] - i[:1250]
+    rebuilt[1250:2500, LEAD_INDEX["aVF"]] = (
+        -rebuilt[1250:2500, LEAD_INDEX["aVR"]] - rebuilt[1250:2500, LEAD_INDEX["aVL"]]
+    )
+    _, naive = fit_limb_leads_with_check(rebuilt, FS, None)
+    assert naive["raw_einthoven_db"] == pytest.approx(60.0)
+    assert naive["raw_goldberger_db"] == pytest.approx(60.0)
+    _, checked = fit_limb_leads_with_check(rebuilt, FS, None, untested=["III", "aVF"])
+    assert np.isnan(checked["raw_einthoven_db"]) and np.isnan(checked["raw_goldberger_db"])
+    # what remains testable: II of the rhythm strip against I (column 1) and aVR, aVL (column 2)
+    untouched = read.copy()
+    untouched[:, [LEAD_INDEX["III"], LEAD_INDEX["aVF"]]] = np.nan
+    _, expected = fit_limb_leads_with_check(untouched, FS, None)
+    assert checked["raw_limb_db"] == pytest.approx(expected["raw_limb_db"])
+    assert checked["raw_limb_db"] < 20
+    # the fit itself still uses every lead
+    fitted, _ = fit_limb_leads_with_check(rebuilt, FS, {"II": 2.0}, untested=["III", "aVF"])
+    np.testing.assert_allclose(fitted, fit_limb_leads(rebuilt, {"II": 2.0}))
+
+
+def test_a_lead_the_classical_reader_rebuilt_is_not_checked() -> None:
+    from ecgdl.classical.assembly import complete_leads
+    from ecgdl.classical.page import LeadSegment
+
+    rng = np.random.default_rng(8)
+    rec = generate_ecg(rng, fs_hz=FS)
+    read = _printed_3x4_ii(rec.signal_mv)
+    read += np.where(np.isfinite(read), rng.normal(0, 0.1, read.shape), 0.0)
+    read[:, LEAD_INDEX["III"]] = np.nan  # III could not be traced
+    segs = [LeadSegment("III", 2, 0, 0.0, 2.5, 0.0, 100.0, 50.0, 0, 100)]
+    sig, missing, rebuilt, meta = complete_leads(
+        read.copy(), segs, FS, max_missing_leads=3, limb_fit_weights={"II": 2.0}, layout="3x4+II"
+    )
+    assert missing == ["III"] and rebuilt == ["III"]
+    # III was rebuilt as II - I, so the record obeys Einthoven exactly, but the check says untested ...
+    assert einthoven_consistency_db(sig, FS).einthoven_db > 50
+    assert np.isnan(meta["raw_einthoven_db"])
+    # ... and measures what was read: Goldberger's leads, and the limb leads printed together without III
+    _, untouched = fit_limb_leads_with_check(read, FS, None)
+    assert meta["raw_goldberger_db"] == pytest.approx(untouched["raw_goldberger_db"])
+    assert meta["raw_limb_db"] == pytest.approx(untouched["raw_limb_db"])
+    assert meta["raw_goldberger_db"] < 40
 
 
 def test_classical_digitizer_fits_and_reports_the_raw_consistency() -> None:
