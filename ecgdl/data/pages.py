@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from ecgdl.render import RenderTruth, render_ecg
@@ -16,6 +17,8 @@ from ecgdl.render.sampler import RenderSampler
 from ecgdl.signals.record import EcgRecord
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2, "generate": 3}
+#: first generator stream of a page's degradation drawn again (streams 1-3 are the datasets')
+RETRY_STREAM = 100
 
 
 Degrader = Callable[
@@ -23,14 +26,37 @@ Degrader = Callable[
 ]
 
 
+def trace_contrast(image_rgb: np.ndarray, truth: RenderTruth) -> float:
+    """How dark the page's trace is against the paper around it: the median over the trace's pixels (the truth's
+    :meth:`~ecgdl.render.RenderTruth.page_mask`) of 1 - darkest channel / the brightest darkest-channel value
+    within about 2 mm (1 for a black pen on white paper, about 0.5 for a mid-grey one, 0 for a trace that is
+    gone)."""
+    on = truth.page_mask()
+    if not on.any():
+        return 0.0
+    low = np.asarray(image_rgb).min(axis=2)
+    k = max(5, round(2.0 * float(truth.px_per_mm))) | 1
+    paper = cv2.dilate(low, np.ones((k, k), np.uint8)).astype(np.float32)
+    dark = 1.0 - low.astype(np.float32) / np.maximum(paper, 1.0)
+    return float(np.median(dark[on]))
+
+
 @dataclass
 class PageFactory:
-    """Makes page ``index`` of a split: a record from ``source``, drawn with ``render``, degraded by ``aug``."""
+    """Makes page ``index`` of a split: a record from ``source``, drawn with ``render``, degraded by ``aug``.
+
+    A degradation that all but erases the trace (its :func:`trace_contrast` under ``min_contrast_ratio`` of the
+    undegraded page's: a black-and-white scan's threshold above a thin grey pen) leaves a page with nothing to
+    read, which no test set of real pages holds; it is drawn again from another stream of the page's generator,
+    at most ``max_aug_tries`` times in all (the first draw is the page's own, so pages that keep their trace do
+    not change)."""
 
     source: object  # ecgdl.signals.sources.SignalSource: __len__, get(index, rng) -> EcgRecord
     render: RenderSampler = field(default_factory=RenderSampler)
     aug: Degrader | None = None
     seed: int = 42
+    min_contrast_ratio: float = 0.25
+    max_aug_tries: int = 4
 
     def rng_for(self, split: str, index: int, stream: int = 0) -> np.random.Generator:
         """The generator of item ``index`` of ``split``; other ``stream`` numbers give independent ones."""
@@ -45,7 +71,17 @@ class PageFactory:
         rng = self.rng_for(split, index)
         record = self.record(split, index, rng)
         image, clean_truth = render_ecg(record, self.render.sample(rng), rng)
-        truth = clean_truth
-        if self.aug is not None:
-            image, truth = self.aug(image, clean_truth, rng)
-        return image, truth, clean_truth
+        if self.aug is None:
+            return image, clean_truth, clean_truth
+        degraded, truth = self.aug(image, clean_truth, rng)
+        clean_contrast = None
+        for attempt in range(1, self.max_aug_tries):
+            contrast = trace_contrast(degraded, truth)
+            if contrast >= self.min_contrast_ratio:  # at least that share of any clean contrast (<= 1)
+                break
+            if clean_contrast is None:
+                clean_contrast = trace_contrast(image, clean_truth)
+            if contrast >= self.min_contrast_ratio * clean_contrast:
+                break
+            degraded, truth = self.aug(image, clean_truth, self.rng_for(split, index, RETRY_STREAM + attempt))
+        return degraded, truth, clean_truth

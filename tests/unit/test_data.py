@@ -128,3 +128,41 @@ def test_loader_workers_run_opencv_on_one_thread_each() -> None:
     dm = EcgDataModule(SyntheticSource(num_records=2), num_workers=2, worker_cv2_threads=1)
     init = dm.train_dataloader().worker_init_fn
     assert init.keywords == {"cv2_threads": 1}
+
+
+def test_a_degradation_that_erases_the_trace_is_drawn_again() -> None:
+    from ecgdl.data.pages import trace_contrast
+
+    calls = []
+
+    def bleach_first(image, truth, rng):
+        # the first draw washes the page out (a black-and-white scan's threshold above the pen); later ones
+        # only lighten it
+        calls.append(rng)
+        out = np.full_like(image, 255) if len(calls) == 1 else (image // 2 + 100).astype(np.uint8)
+        return out, truth
+
+    factory = _factory()
+    factory.aug = bleach_first
+    image, truth, clean_truth = factory.make("test", 1)
+    assert len(calls) == 2 and calls[1] is not calls[0]
+    plain, _, _ = _factory().make("test", 1)
+    assert trace_contrast(plain, clean_truth) > 0.8  # a black pen on white paper
+    assert trace_contrast(image, truth) == pytest.approx(0.5 * trace_contrast(plain, clean_truth), abs=0.1)
+    np.testing.assert_array_equal(image, (plain // 2 + 100).astype(np.uint8))
+    # the redraw is reproducible, and a degradation that keeps the trace is drawn once
+    calls.clear()
+    again, _, _ = factory.make("test", 1)
+    np.testing.assert_array_equal(again, image)
+    calls.clear()
+    factory.aug = lambda image, truth, rng: (calls.append(rng) or (image // 2 + 100).astype(np.uint8), truth)
+    factory.make("test", 1)
+    assert len(calls) == 1
+
+
+def test_a_trace_every_draw_erases_gives_up_after_the_last_try() -> None:
+    calls = []
+    factory = _factory()
+    factory.aug = lambda image, truth, rng: (calls.append(rng) or np.full_like(image, 255), truth)
+    image, _, _ = factory.make("test", 2)
+    assert len(calls) == factory.max_aug_tries and (image == 255).all()
