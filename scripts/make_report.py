@@ -229,8 +229,10 @@ Kaggle SNR in dB (higher is better), from {source}:
 Sets: `dev_eik_clean` / `dev_eik_distorted`: 10 real ECG-Image-Kit renders of PTB-XL records each, clean and with
 the kit's own distortions; `ptbxl_thin`: real PTB-XL signals drawn by the renderer with real pen widths; one
 column per degradation preset on 12 fixed generated Kaggle-style pages; `synth/varied`: every layout, speed,
-gain, dpi and grid colour, clean; `wild (48)`: all of those under every preset mixed. Both readers run with the
-self-check, as `predict.py` does.
+gain, dpi and grid colour, clean; `varied+wild (48)`: all of those under every preset mixed; `wild (48)`: other
+machines' page styles (`render=wild`: Cabrera and 12x1 layouts, end pulses, dotted, black and no grids, grey traces,
+other fonts, headers, leads from the page's edge, 2-4 px/mm screenshots) under every preset mixed. Both readers run
+with the self-check, as `predict.py` does.
 
 - On clean ECG-Image-Kit pages both readers are close: cnn {cnn.get("dev_eik_clean", float("nan")):.2f} dB,
   classical {cls.get("dev_eik_clean", float("nan")):.2f} dB.

@@ -25,6 +25,7 @@ COLUMNS = [
         if not isinstance(load_preset(preset), MixedDegradation)
     ],
     ("synth/varied", "synth/varied", "clean"),
+    ("varied+wild (48)", "varied_wild", "wild"),
     ("wild (48)", "wild", "wild"),
 ]
 

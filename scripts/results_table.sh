@@ -15,10 +15,14 @@ python evaluate.py -m "model=${models}" data=synth render=kaggle "data.test_size
   data.aug=clean,scan,bw_scan,photo,screen,stained,damaged,mold,wrinkled,turned,lossy hydra.sweep.dir="${out}/synth_kaggle/${tag}"
 python evaluate.py -m "model=${models}" data=synth render=varied data.aug=clean data.test_size=24 \
   hydra.sweep.dir="${out}/synth_varied/${tag}"
-# the wild pages: every layout / speed / gain / dpi / grid colour / pulse style under every preset (per_condition.csv
-# in each run breaks them down by style and degradation)
-python evaluate.py -m "model=${models}" data=synth render=varied data.aug=wild data.test_size=48 set_name=wild \
+# the wild pages: other machines' page styles (render=wild: every layout incl. Cabrera, pulse style, grid style
+# and colour, trace, font, header, paper and dpi) under every degradation preset; per_condition.csv in each run
+# breaks them down by style and degradation
+python evaluate.py -m "model=${models}" data=synth render=wild data.aug=wild data.test_size=48 set_name=wild \
   hydra.sweep.dir="${out}/wild/${tag}"
+# ECG-Image-Kit-like pages of every layout / speed / gain / dpi / grid colour / pulse style under every preset
+python evaluate.py -m "model=${models}" data=synth render=varied data.aug=wild data.test_size=48 \
+  set_name=varied_wild hydra.sweep.dir="${out}/varied_wild/${tag}"
 if [ -d ../shared/data/ptbxl500 ]; then  # real PTB-XL signals drawn with any pen width (ECG-Image-Kit's 2 px)
   python evaluate.py -m "model=${models}" data=synth signals=ptbxl render=kaggle render.stroke_supersample_share=1.0 \
     data.aug=clean "data.test_size=${pages}" set_name=ptbxl_thin hydra.sweep.dir="${out}/ptbxl_thin/${tag}"
