@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -128,6 +128,7 @@ def find_rows(
     peaks = _merge_split_rows(peaks, prof)
     rows = []
     longest: list[float] = []
+    pieced: list[tuple[int, int]] = []  # each row's extent through short pieces of a broken trace
     for i, y in enumerate(peaks):
         up = peaks[i - 1] if i > 0 else None
         dn = peaks[i + 1] if i + 1 < len(peaks) else None
@@ -140,6 +141,7 @@ def find_rows(
         x1 = follow_stroke(mask, x1, narrow, band, +1, round(follow_mm * px_per_mm))
         longest.append(_longest_stretch(mask, y, half, px_per_mm))
         rows.append(RowBand(float(y), float(x0), float(x1), float(prof[y])))
+        pieced.append(row_extent(mask, y, half, px_per_mm, through_short=True))
     # Drop rows whose longest continuous stretch is much shorter than the others' (text lines, footers) - unless
     # the row is as strong as the others, spans about as much of the page and holds a fair stretch: a thin trace
     # broken by a scan (gaps over 3 mm) next to rows that separator bars join into one stretch each. (A page edge
@@ -150,6 +152,14 @@ def find_rows(
         extents = [r.x_end_px - r.x_start_px for r in rows]
         ref_x = np.median(sorted(extents, reverse=True)[:top])
         ref_s = np.median(sorted((r.strength for r in rows), reverse=True)[:top])
+        # A row whose trace a photo's shading or a scan broke into its beats spans as much as the others only
+        # through the short pieces between its long ones: such a row, as strong as the others, takes that
+        # extent. (When every row is broken, none is rescued: short rows send the page to a fainter ink.)
+        for k, (r, ext) in enumerate(zip(rows, extents, strict=True)):
+            wide = pieced[k][1] - pieced[k][0]
+            if ext < 0.9 * ref_x and 0.9 * ref_x <= wide <= 1.15 * ref_x and r.strength >= 0.6 * ref_s:
+                rows[k] = replace(r, x_start_px=float(pieced[k][0]), x_end_px=float(pieced[k][1]))
+                extents[k] = wide
         # A straight row wider than the others is the page's edge against a dark background (a photo of a
         # screen), straightened by the rectification: every layout's rows of trace span the same width, and a
         # trace's beats leave its zero line (a row of trace widened by ink beside its end is kept).
@@ -274,21 +284,32 @@ def row_extent(
     max_gap_mm: float = 3.0,
     min_piece_mm: float = 5.0,
     max_jump_mm: float = 20.0,
+    through_short: bool = False,
 ) -> tuple[int, int]:
     """Horizontal extent [x0, x1] of a row's trace within ``y +- half_px``: the longest stretch of ink (gaps
     under ``max_gap_mm`` bridged), extended over neighbouring stretches at least ``min_piece_mm`` long that lie
-    within ``max_jump_mm`` (a faint trace broken by grid removal is still one row; short labels are not)."""
+    within ``max_jump_mm`` (a faint trace broken by grid removal is still one row; short labels are not). With
+    ``through_short``, shorter pieces in between count too when such a stretch follows them within the jump
+    (a thin trace that shading broke into its beats)."""
     starts, ends = _stretches(mask, y, half_px, max_gap_mm * px_per_mm)
     if not starts.size:
         return 0, mask.shape[1] - 1
     k = int(np.argmax(ends - starts))
-    a, b = k, k
-    piece, jump = min_piece_mm * px_per_mm, max_jump_mm * px_per_mm
-    while a > 0 and starts[a] - ends[a - 1] <= jump and ends[a - 1] - starts[a - 1] >= piece:
-        a -= 1
-    while b + 1 < starts.size and starts[b + 1] - ends[b] <= jump and ends[b + 1] - starts[b + 1] >= piece:
-        b += 1
-    return int(starts[a]), int(ends[b])
+    long_enough = (ends - starts) >= min_piece_mm * px_per_mm
+    jump = max_jump_mm * px_per_mm
+
+    def reach(step: int) -> int:
+        last, j = k, k + step
+        while 0 <= j < starts.size:
+            gap = starts[j] - ends[j - 1] if step > 0 else starts[j + 1] - ends[j]
+            if gap > jump or not (long_enough[j] or through_short):
+                break
+            if long_enough[j]:
+                last = j
+            j += step
+        return last
+
+    return int(starts[reach(-1)]), int(ends[reach(+1)])
 
 
 def choose_layout(

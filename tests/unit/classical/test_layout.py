@@ -72,6 +72,26 @@ def test_a_trace_broken_by_a_wide_gap_stays_a_row_beside_rows_joined_by_bars() -
     assert abs(rows[-1].x_start_px - 80) < 4 and abs(rows[-1].x_end_px - 1150) < 4
 
 
+def test_a_rhythm_strip_that_shading_broke_into_its_beats_stays_a_row() -> None:
+    # three rows drawn as one unbroken stroke each, the rhythm row only in pieces (a photo's shading took its
+    # faint flat stretches away): long pieces at both ends and in the middle, short ones (beats) between them,
+    # 4-mm gaps; its longest piece is under half the others' and no long piece lies next to another
+    ppm = 6.0
+    page = np.full((900, 1200, 3), 255, np.uint8)
+    xs = np.arange(80, 1150, 0.5)
+    for base in (200, 400, 600):
+        draw_curve(page, xs, base - 3 * np.sin(xs / 25))
+    pieces = [(80, 400), (424, 440), (464, 474), (498, 520), (544, 620), (644, 656), (680, 692), (716, 1150)]
+    for a, b in pieces:
+        part = (xs >= a) & (xs <= b)
+        draw_curve(page, xs[part], 800 - 3 * np.sin(xs[part] / 25))
+    mask = extract_ink(page, px_per_mm=ppm).mask
+    rows = find_rows(mask, ppm)
+    assert np.allclose([r.baseline_y_px for r in rows], [200, 400, 600, 800], atol=4)
+    assert abs(rows[-1].x_start_px - 80) < 4 and abs(rows[-1].x_end_px - 1150) < 4
+    assert choose_layout(rows, mask, ppm)[0] == "3x4+II"
+
+
 def test_a_row_ending_on_a_steep_wave_is_followed_to_its_last_column() -> None:
     # a wavy row whose last 3 mm climb 100 px: the climb leaves the band of +-72 px (0.4 of the pitch, capped at
     # 30 mm) around the zero line 5 px before the row's end; the ink that continues it is followed there, a
