@@ -3,17 +3,13 @@ per_condition.csv, conditions every page shares left out, a model without a cell
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_report.py"
+from tests.unit.scripts import load_script
 
 
 def _condition_table():
-    spec = importlib.util.spec_from_file_location("make_report", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.condition_table
+    return load_script("make_report").condition_table
 
 
 def test_the_wild_table_lists_each_condition_that_varies(tmp_path: Path) -> None:

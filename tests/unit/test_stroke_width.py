@@ -3,23 +3,16 @@ check it on our own renders, whose OpenCV anti-aliased strokes leave more dark i
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from ecgdl.render import RenderConfig, render_ecg
 from ecgdl.signals import generate_ecg
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "stroke_width.py"
+from tests.unit.scripts import load_script
 
 
 def _vertical_runs():
-    spec = importlib.util.spec_from_file_location("stroke_width", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.vertical_runs
+    return load_script("stroke_width").vertical_runs
 
 
 @pytest.mark.parametrize(
