@@ -27,19 +27,26 @@ from ecgdl.classical.page import PageGeometry
 from ecgdl.classical.printed import PrintedScales
 from ecgdl.classical.tracing import RowTracer
 
-__all__ = ["PageFindings", "page_to_input", "record_meta"]
+__all__ = ["PageFindings", "input_from_page", "page_to_input", "record_meta"]
+
+
+def input_from_page(meta: Mapping[str, Any]) -> np.ndarray | None:
+    """The 3 x 3 map from the segments' page pixels to the input image's (the inverse of ``homography``) for a
+    reading whose ``segments_frame`` is "rectified"; None when the segments are in the input's pixels already."""
+    if meta.get("segments_frame") != "rectified":
+        return None
+    return np.linalg.inv(np.asarray(meta["homography"], np.float64))
 
 
 def page_to_input(
     meta: Mapping[str, Any] | None,
 ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
-    """A map of the segments' page points (x, y arrays) to the input image's pixels (the inverse of the
-    ``homography``) for a reading whose ``segments_frame`` is "rectified"; None when the segments are in the
-    input's pixels already."""
+    """:func:`input_from_page` as a map of page points (x, y arrays) to the input image's pixels; None when the
+    segments are in the input's pixels already (or, for a drawing, when the meta holds no homography)."""
     meta = meta or {}
-    if meta.get("segments_frame") != "rectified" or "homography" not in meta:
+    to_input = input_from_page(meta) if "homography" in meta else None
+    if to_input is None:
         return None
-    to_input = np.linalg.inv(np.asarray(meta["homography"], np.float64))
 
     def apply(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)

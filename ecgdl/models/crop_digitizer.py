@@ -28,6 +28,7 @@ import torch
 from scipy.ndimage import binary_dilation
 
 from ecgdl.classical.layoutcheck import lead_polarity
+from ecgdl.classical.meta import input_from_page
 from ecgdl.classical.trace import true_runs
 from ecgdl.constants import LEADS
 from ecgdl.data.targets import CropSpec, crop_affine, strip_windows, warp_crop
@@ -83,9 +84,7 @@ def cut_page_crops(
         segments = segments_to_read(meta.get("segments") or [])
     if not segments:
         raise DigitizationError("crops: the page geometry stage found no lead segments")
-    to_input = None
-    if meta.get("segments_frame") == "rectified":
-        to_input = np.linalg.inv(np.asarray(meta["homography"], np.float64))
+    to_input = input_from_page(meta)
     gain = float(meta.get("gain_mm_per_mv") or 10.0)
     crops, info = [], {k: [] for k in ("px_per_mv", "baseline_y", "lead_index", "t0_s", "s_per_col")}
     for seg in segments:
