@@ -128,7 +128,7 @@ def find_rows(
     peaks = _merge_split_rows(peaks, prof)
     rows = []
     longest: list[float] = []
-    pieced: list[tuple[int, int]] = []  # each row's extent through short pieces of a broken trace
+    halves: list[float] = []  # each row's half band, px
     for i, y in enumerate(peaks):
         up = peaks[i - 1] if i > 0 else None
         dn = peaks[i + 1] if i + 1 < len(peaks) else None
@@ -141,7 +141,7 @@ def find_rows(
         x1 = follow_stroke(mask, x1, narrow, band, +1, round(follow_mm * px_per_mm))
         longest.append(_longest_stretch(mask, y, half, px_per_mm))
         rows.append(RowBand(float(y), float(x0), float(x1), float(prof[y])))
-        pieced.append(row_extent(mask, y, half, px_per_mm, through_short=True))
+        halves.append(half)
     # Drop rows whose longest continuous stretch is much shorter than the others' (text lines, footers) - unless
     # the row is as strong as the others, spans about as much of the page and holds a fair stretch: a thin trace
     # broken by a scan (gaps over 3 mm) next to rows that separator bars join into one stretch each. (A page edge
@@ -156,10 +156,12 @@ def find_rows(
         # through the short pieces between its long ones: such a row, as strong as the others, takes that
         # extent. (When every row is broken, none is rescued: short rows send the page to a fainter ink.)
         for k, (r, ext) in enumerate(zip(rows, extents, strict=True)):
-            wide = pieced[k][1] - pieced[k][0]
-            if ext < 0.9 * ref_x and 0.9 * ref_x <= wide <= 1.15 * ref_x and r.strength >= 0.6 * ref_s:
-                rows[k] = replace(r, x_start_px=float(pieced[k][0]), x_end_px=float(pieced[k][1]))
-                extents[k] = wide
+            if ext >= 0.9 * ref_x or r.strength < 0.6 * ref_s:
+                continue
+            x0, x1 = row_extent(mask, r.baseline_y_px, halves[k], px_per_mm, through_short=True)
+            if 0.9 * ref_x <= x1 - x0 <= 1.15 * ref_x:
+                rows[k] = replace(r, x_start_px=float(x0), x_end_px=float(x1))
+                extents[k] = x1 - x0
         # A straight row wider than the others is the page's edge against a dark background (a photo of a
         # screen), straightened by the rectification: every layout's rows of trace span the same width, and a
         # trace's beats leave its zero line (a row of trace widened by ink beside its end is kept).
